@@ -1,0 +1,58 @@
+/** What every long-running command shares: clean shutdown on SIGINT/SIGTERM and clear fatal errors. */
+import { InvalidArgumentError } from "commander";
+import type { Logger } from "../common/logger.ts";
+
+/** An error whose message is meant for the user as is (no stack trace), with the exit code to use. */
+export class UsageError extends Error {
+  override readonly name = "UsageError";
+  constructor(
+    message: string,
+    readonly exitCode = 1,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * Waits for SIGINT or SIGTERM, then runs `shutdown` once and exits 0 (1 if shutdown failed). A second
+ * signal while shutting down exits at once. `shutdown` must leave no child process or open socket behind.
+ */
+export function exitOnSignal(log: Logger, shutdown: () => Promise<void>, deadlineMs = 5000): void {
+  let stopping = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stopping) {
+      log.warn({ signal }, "second signal: exiting now");
+      process.exit(1);
+    }
+    stopping = true;
+    log.info({ signal }, "shutting down");
+    const deadline = setTimeout(() => {
+      log.error({ deadlineMs }, "shutdown took too long; exiting");
+      process.exit(1);
+    }, deadlineMs);
+    deadline.unref();
+    shutdown().then(
+      () => {
+        log.info("stopped");
+        process.exit(0);
+      },
+      (error: unknown) => {
+        log.error({ err: error }, "shutdown failed");
+        process.exit(1);
+      },
+    );
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+}
+
+/** A commander argument parser for an integer option within bounds. */
+export function integerOption(min: number, max = Number.MAX_SAFE_INTEGER) {
+  return (text: string): number => {
+    const value = Number(text);
+    if (!Number.isInteger(value) || value < min || value > max) {
+      throw new InvalidArgumentError(`expected an integer from ${min} to ${max}.`);
+    }
+    return value;
+  };
+}

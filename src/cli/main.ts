@@ -1,0 +1,28 @@
+/** The `device-rtc` command line. Each subcommand lives in its own module. */
+import { readFileSync } from "node:fs";
+import { Command, CommanderError } from "commander";
+import { TlsConfigError } from "../signalling/errors.ts";
+import { ListenError } from "../signalling/errors.ts";
+import { UsageError } from "./lifecycle.ts";
+import { signallingCommand } from "./signalling.ts";
+
+const { version } = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
+  version: string;
+};
+
+const program = new Command("device-rtc")
+  .description("Two-way WebRTC audio and video between this device and web browsers.")
+  .version(version, "-V, --version")
+  .showHelpAfterError()
+  .addCommand(signallingCommand());
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  if (error instanceof CommanderError) process.exit(error.exitCode);
+  if (error instanceof UsageError || error instanceof TlsConfigError || error instanceof ListenError) {
+    process.stderr.write(`device-rtc: ${error.message}\n`);
+    process.exit(error instanceof UsageError ? error.exitCode : 1);
+  }
+  throw error;
+}

@@ -1,0 +1,307 @@
+/**
+ * The signalling server's state machine: peers, their roles, sessions, and who is told what. It knows
+ * nothing of sockets — the transport feeds it parsed messages and delivers what it emits — so every
+ * sequence of the protocol reference (§1.6 A–I) can be exercised directly.
+ *
+ * It follows gst-plugins-rs `net/webrtc/signalling/src/handlers/mod.rs` message for message, error
+ * string for error string (§1.7, 0.14+/0.15 wording), except where that server is fragile
+ * (§6 "found while reading the source"); each such departure is marked "Sturdier:" below.
+ */
+import { randomUUID } from "node:crypto";
+import { type Logger, silentLogger } from "../common/logger.ts";
+import {
+  type ClientMessage,
+  hasRole,
+  type Meta,
+  type PeerInfo,
+  type PeerMessage,
+  type PeerRole,
+  type ProtocolVersion,
+  type ServerMessage,
+  type SetPeerStatusMessage,
+} from "../protocol/index.ts";
+
+interface PeerState {
+  roles: PeerRole[];
+  meta: Meta;
+  /** Whether a status was ever stored (the stored status then carries the peer's own id). */
+  registered: boolean;
+  protocolVersion: ProtocolVersion;
+  receivedFirstMessage: boolean;
+}
+
+interface Session {
+  id: string;
+  producer: string;
+  consumer: string;
+}
+
+export interface SignallingRouterOptions {
+  /** Called for every message to send, in order. Per-peer order is the order of these calls. */
+  deliver(peerId: string, message: ServerMessage): void;
+  logger?: Logger;
+  /** Session ids; random UUIDv4 by default, as the Rust server. */
+  newSessionId?: () => string;
+}
+
+export interface RouterStats {
+  peers: number;
+  sessions: number;
+}
+
+/** A semantic error: its text is sent back to the offending peer as `{"type":"error","details":…}`. */
+class ProtocolViolation extends Error {}
+
+export class SignallingRouter {
+  readonly #peers = new Map<string, PeerState>();
+  readonly #sessions = new Map<string, Session>();
+  readonly #producerSessions = new Map<string, Set<string>>();
+  readonly #consumerSessions = new Map<string, Set<string>>();
+  readonly #deliver: SignallingRouterOptions["deliver"];
+  readonly #log: Logger;
+  readonly #newSessionId: () => string;
+
+  constructor(options: SignallingRouterOptions) {
+    this.#deliver = options.deliver;
+    this.#log = options.logger ?? silentLogger;
+    this.#newSessionId = options.newSessionId ?? randomUUID;
+  }
+
+  get stats(): RouterStats {
+    return { peers: this.#peers.size, sessions: this.#sessions.size };
+  }
+
+  /** A new connection: the peer is welcomed with its id (sequence A/B). */
+  addPeer(peerId: string): void {
+    this.#peers.set(peerId, {
+      roles: [],
+      meta: null,
+      registered: false,
+      protocolVersion: "v1_0",
+      receivedFirstMessage: false,
+    });
+    this.#deliver(peerId, { type: "welcome", peerId });
+  }
+
+  /**
+   * A connection closed (sequence H): every session of the peer ends, the other member of each is told,
+   * and every listener learns that the peer is gone (`roles: []`).
+   */
+  removePeer(peerId: string): void {
+    const peer = this.#peers.get(peerId);
+    if (!peer) return;
+    this.#peers.delete(peerId);
+    this.#stopSessions(peerId, this.#producerSessions);
+    this.#stopSessions(peerId, this.#consumerSessions);
+    this.#broadcastStatus(peerId, [], peer.meta);
+  }
+
+  /** Handles one parsed message from a peer; protocol errors are answered to that peer only. */
+  handle(peerId: string, message: ClientMessage): void {
+    const peer = this.#peers.get(peerId);
+    if (!peer) return; // already removed: a message raced its connection's close
+    try {
+      this.#dispatch(peerId, peer, message);
+    } catch (error) {
+      if (!(error instanceof ProtocolViolation)) throw error;
+      this.#log.warn({ peerId, type: message.type, details: error.message }, "protocol error");
+      this.#deliver(peerId, { type: "error", details: error.message });
+    } finally {
+      // Read again: setPeerStatus replaces the stored state, as the Rust handler does.
+      const current = this.#peers.get(peerId);
+      if (current) current.receivedFirstMessage = true;
+    }
+  }
+
+  #dispatch(peerId: string, peer: PeerState, message: ClientMessage): void {
+    switch (message.type) {
+      case "setProtocolVersion":
+        if (peer.receivedFirstMessage) {
+          throw new ProtocolViolation(`Protocol version selection for peer '${peerId}' must be first message`);
+        }
+        peer.protocolVersion = message.version;
+        return;
+      case "setPeerStatus":
+        return this.#setPeerStatus(peerId, peer, message);
+      case "list":
+        return this.#deliver(peerId, { type: "list", producers: this.#peersWithRole("producer") });
+      case "listConsumers":
+        return this.#deliver(peerId, { type: "listConsumers", consumers: this.#peersWithRole("consumer") });
+      case "startSession":
+        return this.#startSession(peerId, message.peerId, message.offer);
+      case "peer":
+        return this.#forward(peerId, message);
+      case "endSession":
+        return this.#endSessionRequested(peerId, message.sessionId, null);
+      case "endSessionV1_1":
+        return this.#endSessionRequested(peerId, message.sessionId, message.error);
+      case "newPeer":
+        // Sturdier: the Rust server lets a client reset its own state (and get a second welcome) this way.
+        this.#log.warn({ peerId }, "ignored a newPeer message sent by a client");
+        return;
+    }
+  }
+
+  #setPeerStatus(peerId: string, peer: PeerState, status: SetPeerStatusMessage): void {
+    // The stored status carries the peer's own id, so an update "hasn't changed" only when it repeats
+    // that id too (webrtcsink does; gstwebrtc-api, which sends no peerId, is always re-broadcast).
+    const unchanged =
+      sameRoles(status.roles, peer.roles) &&
+      sameMeta(status.meta, peer.meta) &&
+      (peer.registered ? status.peerId === peerId : status.peerId === undefined);
+    if (unchanged) {
+      this.#log.debug({ peerId }, "status hasn't changed");
+      return;
+    }
+    if (hasRole(status.roles, "producer") && hasRole(status.roles, "consumer")) {
+      throw new ProtocolViolation(`Cannot register peer ${peerId} as both producer and passive consumer`);
+    }
+    // Only one of the two, as upstream (`else if`): dropping both roles at once keeps consumer sessions.
+    if (hasRole(peer.roles, "producer") && !hasRole(status.roles, "producer")) {
+      this.#stopSessions(peerId, this.#producerSessions);
+    } else if (hasRole(peer.roles, "consumer") && !hasRole(status.roles, "consumer")) {
+      this.#stopSessions(peerId, this.#consumerSessions);
+    }
+    peer.roles = [...status.roles];
+    peer.meta = status.meta;
+    peer.registered = true;
+    peer.receivedFirstMessage = false;
+    this.#broadcastStatus(peerId, peer.roles, peer.meta);
+    this.#log.info({ peerId, roles: peer.roles, name: metaName(peer.meta) }, "peer registered");
+  }
+
+  #broadcastStatus(peerId: string, roles: PeerRole[], meta: Meta): void {
+    for (const [id, other] of this.#peers) {
+      if (hasRole(other.roles, "listener")) {
+        this.#deliver(id, { type: "peerStatusChanged", roles, meta, peerId });
+      }
+    }
+  }
+
+  #peersWithRole(role: PeerRole): PeerInfo[] {
+    const found: PeerInfo[] = [];
+    for (const [id, peer] of this.#peers) if (hasRole(peer.roles, role)) found.push({ id, meta: peer.meta });
+    return found;
+  }
+
+  /** Sequences C, D, E: the target's role decides who produces. */
+  #startSession(fromId: string, toId: string, offer: string | null): void {
+    const from = this.#peers.get(fromId);
+    if (!from) throw new ProtocolViolation(`Peer with ID '${fromId}' not found`);
+    const to = this.#peers.get(toId);
+    if (!to) throw new ProtocolViolation(`Peer with ID '${toId}' not found`);
+    let producer: string;
+    let consumer: string;
+    if (hasRole(to.roles, "producer")) [producer, consumer] = [toId, fromId];
+    else if (hasRole(to.roles, "consumer")) [producer, consumer] = [fromId, toId];
+    else {
+      throw new ProtocolViolation(
+        `Missing a producer or a consumer: id ${fromId} roles ${rustRoles(from.roles)}, id ${toId} roles ${rustRoles(to.roles)}`,
+      );
+    }
+    const id = this.#newSessionId();
+    this.#sessions.set(id, { id, producer, consumer });
+    setAdd(this.#consumerSessions, consumer, id);
+    setAdd(this.#producerSessions, producer, id);
+    // The consumer hears first, then the producer (handlers/mod.rs start_session).
+    this.#deliver(consumer, { type: "sessionStarted", peerId: producer, sessionId: id });
+    this.#deliver(producer, { type: "startSession", peerId: consumer, sessionId: id, offer });
+    this.#log.info({ sessionId: id, producerId: producer, consumerId: consumer }, "session started");
+  }
+
+  #forward(fromId: string, message: PeerMessage): void {
+    const session = this.#sessions.get(message.sessionId);
+    if (!session) {
+      // No error since 0.13.6: an error is fatal to webrtcsink, and late messages race endSession.
+      this.#log.warn({ peerId: fromId, sessionId: message.sessionId }, "peer message for unknown session");
+      return;
+    }
+    if (message.sdp?.type === "offer" && fromId === session.consumer) {
+      throw new ProtocolViolation(
+        `cannot forward offer from "${fromId}" to "${session.producer}" as "${fromId}" is not the producer`,
+      );
+    }
+    this.#deliver(otherMember(session, fromId), message);
+  }
+
+  #endSessionRequested(peerId: string, sessionId: string, error: string | null): void {
+    const session = this.#sessions.get(sessionId);
+    if (!session) {
+      this.#log.warn({ peerId, sessionId }, "end of unknown session");
+      return;
+    }
+    // Sturdier: the Rust server removes the session before checking membership, so anyone who knows a
+    // session id can silently kill it. Here a non-member gets the error and the session lives on.
+    otherMember(session, peerId);
+    const errorAllowed = error === null || this.#peers.get(peerId)?.protocolVersion === "v1_1";
+    // Sturdier: upstream drops the session without telling the other member when a v1.0 peer sends an
+    // error; here the sender still gets the error, and the session ends properly.
+    this.#endSession(session, peerId, errorAllowed ? error : null);
+    if (!errorAllowed) {
+      throw new ProtocolViolation(
+        `Invalid end session message with error from peer '${peerId}', minimum protocol version is 1.1`,
+      );
+    }
+  }
+
+  /** Sequences G, H, I. The other member gets `endSessionV1_1` only if it opted into v1.1. */
+  #endSession(session: Session, endedBy: string, error: string | null): void {
+    this.#sessions.delete(session.id);
+    this.#consumerSessions.get(session.consumer)?.delete(session.id);
+    this.#producerSessions.get(session.producer)?.delete(session.id);
+    if (this.#consumerSessions.get(session.consumer)?.size === 0) this.#consumerSessions.delete(session.consumer);
+    if (this.#producerSessions.get(session.producer)?.size === 0) this.#producerSessions.delete(session.producer);
+    const other = otherMember(session, endedBy);
+    if (this.#peers.get(other)?.protocolVersion === "v1_1") {
+      this.#deliver(other, { type: "endSessionV1_1", sessionId: session.id, error });
+    } else {
+      this.#deliver(other, { type: "endSession", sessionId: session.id });
+    }
+    this.#log.info({ sessionId: session.id, endedBy, error: error ?? undefined }, "session ended");
+  }
+
+  #stopSessions(peerId: string, index: Map<string, Set<string>>): void {
+    const ids = index.get(peerId);
+    if (!ids) return;
+    index.delete(peerId);
+    for (const id of ids) {
+      const session = this.#sessions.get(id);
+      if (session) this.#endSession(session, peerId, null);
+    }
+  }
+}
+
+function otherMember(session: Session, peerId: string): string {
+  if (session.producer === peerId) return session.consumer;
+  if (session.consumer === peerId) return session.producer;
+  throw new ProtocolViolation(`Peer ${peerId} is not part of ${session.id}`);
+}
+
+function setAdd(index: Map<string, Set<string>>, key: string, value: string): void {
+  let set = index.get(key);
+  if (!set) index.set(key, (set = new Set()));
+  set.add(value);
+}
+
+function sameRoles(a: readonly PeerRole[], b: readonly PeerRole[]): boolean {
+  return a.length === b.length && a.every((role, i) => role === b[i]);
+}
+
+function sameMeta(a: Meta, b: Meta): boolean {
+  return a === null ? b === null : a.equals(b);
+}
+
+/** Rust's `{:?}` of a `Vec<PeerRole>`, e.g. `[Producer, Listener]`. */
+function rustRoles(roles: readonly PeerRole[]): string {
+  return `[${roles.map((role) => role[0]?.toUpperCase() + role.slice(1)).join(", ")}]`;
+}
+
+/** The `name` of a GStreamer-style meta object, for logs. */
+export function metaName(meta: Meta): string | undefined {
+  const value = meta?.value;
+  if (value !== null && typeof value === "object" && "name" in value) {
+    const name = (value as { name: unknown }).name;
+    return typeof name === "string" ? name : undefined;
+  }
+  return undefined;
+}

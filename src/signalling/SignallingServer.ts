@@ -1,0 +1,220 @@
+/**
+ * A drop-in gst-webrtc-signalling-server: WebSocket (ws:// or wss://) on any path, JSON text frames, the
+ * same messages byte for byte. It can listen on its own port or attach to an existing HTTP(S) server
+ * (`device-rtc serve` shares one port between the web app and signalling).
+ */
+import { randomUUID } from "node:crypto";
+import { EventEmitter } from "node:events";
+import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer } from "node:http";
+import { createServer as createHttpsServer, type Server as HttpsServer } from "node:https";
+import type { AddressInfo } from "node:net";
+import type { Duplex } from "node:stream";
+import { WebSocketServer } from "ws";
+import { type Logger, silentLogger } from "../common/logger.ts";
+import { parseClientMessage, type ServerMessage, serializeServerMessage } from "../protocol/index.ts";
+import { ListenError } from "./errors.ts";
+import { type CloseReason, type ConnectionLimits, SignallingConnection } from "./SignallingConnection.ts";
+import { metaName, type RouterStats, SignallingRouter } from "./SignallingRouter.ts";
+import type { TlsCredentials } from "./tls.ts";
+
+export interface SignallingServerOptions {
+  /** Largest accepted frame; a larger one closes that connection with 1009. Default 1 MiB. */
+  maxMessageBytes?: number;
+  /** Connections beyond this are refused with HTTP 503. Default: no limit. */
+  maxPeers?: number;
+  /** Default 30 s, as the Rust server's keep-alive. */
+  pingIntervalMs?: number;
+  /** Default 15 s: a half-open peer is removed within 45 s. */
+  pongTimeoutMs?: number;
+  /** Messages waiting for a peer before it is disconnected. Default 1000, as the Rust server's queue. */
+  sendQueueLimit?: number;
+  /** Bytes waiting for a peer before it is disconnected. Default 16 MiB. */
+  sendBufferLimit?: number;
+  logger?: Logger;
+}
+
+export interface ListenOptions {
+  host?: string;
+  port?: number;
+  tls?: TlsCredentials | undefined;
+}
+
+export interface SignallingServerStats extends RouterStats {
+  connections: number;
+}
+
+interface ServerEvents {
+  peerJoined: [peerId: string];
+  peerLeft: [peerId: string, reason: CloseReason];
+}
+
+/** How long a TLS client may take to finish its handshake (the Rust server's value, commit 63b568f4a). */
+const TLS_HANDSHAKE_TIMEOUT_MS = 5000;
+
+export class SignallingServer extends EventEmitter<ServerEvents> {
+  readonly #log: Logger;
+  readonly #limits: ConnectionLimits;
+  readonly #maxPeers: number;
+  readonly #wss: WebSocketServer;
+  readonly #router: SignallingRouter;
+  readonly #connections = new Map<string, SignallingConnection>();
+  readonly #attached = new Map<HttpServer | HttpsServer, (req: IncomingMessage, socket: Duplex, head: Buffer) => void>();
+  #ownServer: HttpServer | HttpsServer | undefined;
+  #closed = false;
+
+  constructor(options: SignallingServerOptions = {}) {
+    super();
+    this.#log = options.logger ?? silentLogger;
+    this.#maxPeers = options.maxPeers ?? Number.POSITIVE_INFINITY;
+    this.#limits = {
+      sendQueueLimit: options.sendQueueLimit ?? 1000,
+      sendBufferLimit: options.sendBufferLimit ?? 16 * 1024 * 1024,
+      pingIntervalMs: options.pingIntervalMs ?? 30_000,
+      pongTimeoutMs: options.pongTimeoutMs ?? 15_000,
+    };
+    this.#wss = new WebSocketServer({
+      noServer: true,
+      maxPayload: options.maxMessageBytes ?? 1024 * 1024,
+      perMessageDeflate: false,
+      clientTracking: false,
+    });
+    this.#router = new SignallingRouter({ deliver: (peerId, message) => this.#deliver(peerId, message), logger: this.#log });
+  }
+
+  /** Creates a server listening on its own port (ws://, or wss:// with `tls`). */
+  static async listen(options: ListenOptions & SignallingServerOptions = {}): Promise<SignallingServer> {
+    const server = new SignallingServer(options);
+    await server.#listen(options);
+    return server;
+  }
+
+  get stats(): SignallingServerStats {
+    return { ...this.#router.stats, connections: this.#connections.size };
+  }
+
+  /** The address of the server's own port (after {@link SignallingServer.listen}). */
+  get address(): AddressInfo | undefined {
+    const address = this.#ownServer?.address();
+    return address && typeof address === "object" ? address : undefined;
+  }
+
+  /** Serves WebSocket upgrades on any path of an existing HTTP(S) server. */
+  attach(server: HttpServer | HttpsServer): void {
+    if (this.#closed) throw new Error("the signalling server is closed");
+    if (this.#attached.has(server)) return;
+    const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) => this.#upgrade(request, socket, head);
+    server.on("upgrade", onUpgrade);
+    this.#attached.set(server, onUpgrade);
+  }
+
+  /** Disconnects every peer and stops listening. Idempotent. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const [server, onUpgrade] of this.#attached) server.off("upgrade", onUpgrade);
+    this.#attached.clear();
+    for (const connection of [...this.#connections.values()]) connection.close("server-closing");
+    this.#wss.close();
+    const own = this.#ownServer;
+    if (own) {
+      await new Promise<void>((resolve) => {
+        own.close(() => resolve());
+        own.closeAllConnections();
+      });
+      this.#log.info("signalling server stopped");
+    }
+  }
+
+  async #listen(options: ListenOptions): Promise<void> {
+    const host = options.host ?? "0.0.0.0";
+    const port = options.port ?? 8443;
+    const server = options.tls
+      ? createHttpsServer({ ...options.tls, handshakeTimeout: TLS_HANDSHAKE_TIMEOUT_MS })
+      : createHttpServer();
+    server.on("request", (_request, response) => {
+      response.writeHead(426, { "content-type": "text/plain", upgrade: "websocket", connection: "Upgrade" });
+      response.end("This is a WebRTC signalling server: connect with a WebSocket.\n");
+    });
+    // A TLS client that fails its handshake must not take the server down.
+    server.on("tlsClientError", (error, socket) => {
+      this.#log.debug({ err: error.message, remote: socket.remoteAddress }, "TLS handshake failed");
+    });
+    server.on("clientError", (_error, socket) => socket.destroy());
+    this.#ownServer = server;
+    this.attach(server);
+    await new Promise<void>((resolve, reject) => {
+      const onError = (error: NodeJS.ErrnoException) => {
+        reject(new ListenError(`cannot listen on ${host}:${port}: ${error.code ?? error.message}`, { cause: error }));
+      };
+      server.once("error", onError);
+      server.listen(port, host, () => {
+        server.off("error", onError);
+        resolve();
+      });
+    });
+    // Sturdier: the Rust server exits on the first accept() error (e.g. EMFILE); this one logs and goes on.
+    server.on("error", (error) => this.#log.error({ err: error.message }, "accept failed; still serving"));
+    const address = this.address;
+    this.#log.info(
+      { host: address?.address, port: address?.port, tls: options.tls !== undefined },
+      `listening on ${options.tls ? "wss" : "ws"}://${host}:${address?.port}`,
+    );
+  }
+
+  #upgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
+    socket.on("error", () => socket.destroy());
+    if (this.#closed) {
+      socket.destroy();
+      return;
+    }
+    if (this.#connections.size >= this.#maxPeers) {
+      this.#log.warn({ remote: request.socket.remoteAddress, maxPeers: this.#maxPeers }, "refused a peer: server full");
+      socket.end("HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
+      return;
+    }
+    this.#wss.handleUpgrade(request, socket, head, (ws) => {
+      const peerId = randomUUID();
+      const remote = `${request.socket.remoteAddress}:${request.socket.remotePort}`;
+      const connection = new SignallingConnection(peerId, ws, remote, this.#limits);
+      this.#connections.set(peerId, connection);
+      connection.on("text", (text) => this.#receive(connection, text));
+      connection.on("binary", () => this.#log.warn({ peerId }, "ignored a binary frame: unsupported message type"));
+      connection.on("close", (reason, code) => this.#left(connection, reason, code));
+      this.#log.info({ peerId, remote }, "peer joined");
+      this.#router.addPeer(peerId);
+      this.emit("peerJoined", peerId);
+    });
+  }
+
+  #receive(connection: SignallingConnection, text: string): void {
+    const peerId = connection.peerId;
+    this.#log.debug({ peerId, message: text }, "received");
+    const parsed = parseClientMessage(text);
+    if (!parsed.ok) {
+      // As upstream: dropped with a warning, never answered with an error (fatal to GStreamer clients).
+      this.#log.warn({ peerId, reason: parsed.reason, length: text.length }, "dropped an unparseable message");
+      return;
+    }
+    this.#router.handle(peerId, parsed.message);
+  }
+
+  #deliver(peerId: string, message: ServerMessage): void {
+    const connection = this.#connections.get(peerId);
+    if (!connection) return;
+    const text = serializeServerMessage(message);
+    this.#log.debug({ peerId, message: text }, "sent");
+    connection.send(text);
+  }
+
+  #left(connection: SignallingConnection, reason: CloseReason, code: number | undefined): void {
+    const peerId = connection.peerId;
+    if (this.#connections.get(peerId) !== connection) return;
+    this.#connections.delete(peerId);
+    const level = reason === "send-queue-overflow" || reason === "pong-timeout" ? "warn" : "info";
+    this.#log[level]({ peerId, reason, code }, "peer left");
+    this.#router.removePeer(peerId);
+    this.emit("peerLeft", peerId, reason);
+  }
+}
+
+export { metaName };

@@ -1,8 +1,7 @@
 /** The `device-rtc` command line. Each subcommand lives in its own module. */
 import { readFileSync } from "node:fs";
 import { Command, CommanderError } from "commander";
-import { TlsConfigError } from "../signalling/errors.ts";
-import { ListenError } from "../signalling/errors.ts";
+import { ListenError, TlsConfigError } from "../signalling/errors.ts";
 import { UsageError } from "./lifecycle.ts";
 import { signallingCommand } from "./signalling.ts";
 

@@ -29,9 +29,7 @@ export function signallingCommand(): Command {
     .option("-k, --key <FILE>", "TLS private key (PEM)")
     .option("--cert-password <PW>", "password of the PKCS#12 bundle given with --cert")
     .addOption(
-      new Option("--max-peers <N>", "refuse connections beyond this many peers").argParser(
-        integerOption(1),
-      ),
+      new Option("--max-peers <N>", "refuse connections beyond this many peers").argParser(integerOption(1)),
     )
     .option(
       "--max-message-size <BYTES>",
@@ -68,7 +66,9 @@ async function runSignalling(flags: SignallingFlags): Promise<void> {
   const log = createLogger("signalling");
   if (flags.key !== undefined && flags.cert === undefined) throw new UsageError("--key needs --cert");
   if (flags.certPassword !== undefined && flags.key !== undefined) {
-    throw new UsageError("--cert-password is for a PKCS#12 --cert; a PEM --cert with --key takes no password");
+    throw new UsageError(
+      "--cert-password is for a PKCS#12 --cert; a PEM --cert with --key takes no password",
+    );
   }
   const tls =
     flags.cert === undefined

@@ -6,7 +6,7 @@
  * - error: something the user must act on;
  * - debug: every signalling message, SDPs included; secrets (passwords, keys) are logged at no level.
  */
-import { pino, type Logger } from "pino";
+import { type Logger, pino } from "pino";
 
 export type { Logger };
 
@@ -49,7 +49,10 @@ export function createLogger(name: string, options: LoggerOptions = {}): Logger 
       base: undefined,
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
-      redact: { paths: ["password", "*.password", "certPassword", "*.certPassword", "key", "*.key"], remove: true },
+      redact: {
+        paths: ["password", "*.password", "certPassword", "*.certPassword", "key", "*.key"],
+        remove: true,
+      },
     },
     destination,
   );

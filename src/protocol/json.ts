@@ -91,7 +91,8 @@ function canonicalize(value: unknown, depth = 0): string {
   if (value === null || value === undefined) return "null";
   if (typeof value === "boolean") return value ? "true" : "false";
   if (typeof value === "string") return serdeString(value);
-  if (typeof value === "number") return serdeNumberFromFloat(value, Number.isInteger(value) && !Object.is(value, -0));
+  if (typeof value === "number")
+    return serdeNumberFromFloat(value, Number.isInteger(value) && !Object.is(value, -0));
   if (value instanceof NumberLexeme) return serdeNumberFromLexeme(value.lexeme);
   if (Array.isArray(value)) return `[${value.map((item) => canonicalize(item, depth + 1)).join(",")}]`;
   if (typeof value === "object") {

@@ -10,8 +10,8 @@ import {
   type IcePayload,
   type Meta,
   PEER_ROLES,
-  PROTOCOL_VERSIONS,
   type PeerMessage,
+  PROTOCOL_VERSIONS,
   type SdpPayload,
   type ServerMessage,
 } from "./messages.ts";
@@ -21,7 +21,7 @@ export type ParseResult<T> = { ok: true; message: T } | { ok: false; reason: str
 const U32_MAX = 4_294_967_295;
 
 /** Whatever JSON the field holds; converted to a canonical {@link JsonValue} afterwards. */
-const anyJson = z.unknown();
+const anyJson = z.unknown().optional();
 const optionalString = z.string().nullish();
 const roles = z.array(z.enum(PEER_ROLES));
 const sdpPayload = z.object({ type: z.enum(["offer", "answer"]), sdp: z.string() });
@@ -98,7 +98,11 @@ export function parseServerMessage(text: string): ParseResult<ServerMessage> {
         return type === "list" ? { type, producers: peers } : { type, consumers: peers };
       }
       case "startSession": {
-        const { peerId, sessionId, offer } = fields as { peerId: string; sessionId: string; offer?: string | null };
+        const { peerId, sessionId, offer } = fields as {
+          peerId: string;
+          sessionId: string;
+          offer?: string | null;
+        };
         return { type, peerId, sessionId, offer: offer ?? null };
       }
       case "peer":

@@ -4,7 +4,15 @@
  * written as `null` when empty; `peerId` of a peer status omitted when absent; forwarded ICE reduced to
  * `{candidate, sdpMLineIndex}` and SDP to `{type, sdp}` (protocol reference §1.2, §1.4).
  */
-import type { ClientMessage, IcePayload, Meta, PeerInfo, PeerMessage, SdpPayload, ServerMessage } from "./messages.ts";
+import type {
+  ClientMessage,
+  IcePayload,
+  Meta,
+  PeerInfo,
+  PeerMessage,
+  SdpPayload,
+  ServerMessage,
+} from "./messages.ts";
 
 const str = JSON.stringify;
 

@@ -74,7 +74,10 @@ export class SignallingConnection extends EventEmitter<ConnectionEvents> {
   /** Queues one text frame. A peer too far behind is disconnected instead. */
   send(text: string): void {
     if (this.#closed) return;
-    if (this.#pending >= this.#limits.sendQueueLimit || this.#socket.bufferedAmount > this.#limits.sendBufferLimit) {
+    if (
+      this.#pending >= this.#limits.sendQueueLimit ||
+      this.#socket.bufferedAmount > this.#limits.sendBufferLimit
+    ) {
       this.#closeReason = "send-queue-overflow";
       this.#socket.terminate();
       this.#finish(undefined);

@@ -117,28 +117,37 @@ export class SignallingRouter {
     switch (message.type) {
       case "setProtocolVersion":
         if (peer.receivedFirstMessage) {
-          throw new ProtocolViolation(`Protocol version selection for peer '${peerId}' must be first message`);
+          throw new ProtocolViolation(
+            `Protocol version selection for peer '${peerId}' must be first message`,
+          );
         }
         peer.protocolVersion = message.version;
-        return;
+        break;
       case "setPeerStatus":
-        return this.#setPeerStatus(peerId, peer, message);
+        this.#setPeerStatus(peerId, peer, message);
+        break;
       case "list":
-        return this.#deliver(peerId, { type: "list", producers: this.#peersWithRole("producer") });
+        this.#deliver(peerId, { type: "list", producers: this.#peersWithRole("producer") });
+        break;
       case "listConsumers":
-        return this.#deliver(peerId, { type: "listConsumers", consumers: this.#peersWithRole("consumer") });
+        this.#deliver(peerId, { type: "listConsumers", consumers: this.#peersWithRole("consumer") });
+        break;
       case "startSession":
-        return this.#startSession(peerId, message.peerId, message.offer);
+        this.#startSession(peerId, message.peerId, message.offer);
+        break;
       case "peer":
-        return this.#forward(peerId, message);
+        this.#forward(peerId, message);
+        break;
       case "endSession":
-        return this.#endSessionRequested(peerId, message.sessionId, null);
+        this.#endSessionRequested(peerId, message.sessionId, null);
+        break;
       case "endSessionV1_1":
-        return this.#endSessionRequested(peerId, message.sessionId, message.error);
+        this.#endSessionRequested(peerId, message.sessionId, message.error);
+        break;
       case "newPeer":
         // Sturdier: the Rust server lets a client reset its own state (and get a second welcome) this way.
         this.#log.warn({ peerId }, "ignored a newPeer message sent by a client");
-        return;
+        break;
     }
   }
 
@@ -249,8 +258,10 @@ export class SignallingRouter {
     this.#sessions.delete(session.id);
     this.#consumerSessions.get(session.consumer)?.delete(session.id);
     this.#producerSessions.get(session.producer)?.delete(session.id);
-    if (this.#consumerSessions.get(session.consumer)?.size === 0) this.#consumerSessions.delete(session.consumer);
-    if (this.#producerSessions.get(session.producer)?.size === 0) this.#producerSessions.delete(session.producer);
+    if (this.#consumerSessions.get(session.consumer)?.size === 0)
+      this.#consumerSessions.delete(session.consumer);
+    if (this.#producerSessions.get(session.producer)?.size === 0)
+      this.#producerSessions.delete(session.producer);
     const other = otherMember(session, endedBy);
     if (this.#peers.get(other)?.protocolVersion === "v1_1") {
       this.#deliver(other, { type: "endSessionV1_1", sessionId: session.id, error });
@@ -278,9 +289,9 @@ function otherMember(session: Session, peerId: string): string {
 }
 
 function setAdd(index: Map<string, Set<string>>, key: string, value: string): void {
-  let set = index.get(key);
-  if (!set) index.set(key, (set = new Set()));
-  set.add(value);
+  const set = index.get(key);
+  if (set) set.add(value);
+  else index.set(key, new Set([value]));
 }
 
 function sameRoles(a: readonly PeerRole[], b: readonly PeerRole[]): boolean {

@@ -5,7 +5,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { EventEmitter } from "node:events";
-import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer } from "node:http";
+import { createServer as createHttpServer, type Server as HttpServer, type IncomingMessage } from "node:http";
 import { createServer as createHttpsServer, type Server as HttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
@@ -58,7 +58,10 @@ export class SignallingServer extends EventEmitter<ServerEvents> {
   readonly #wss: WebSocketServer;
   readonly #router: SignallingRouter;
   readonly #connections = new Map<string, SignallingConnection>();
-  readonly #attached = new Map<HttpServer | HttpsServer, (req: IncomingMessage, socket: Duplex, head: Buffer) => void>();
+  readonly #attached = new Map<
+    HttpServer | HttpsServer,
+    (req: IncomingMessage, socket: Duplex, head: Buffer) => void
+  >();
   #ownServer: HttpServer | HttpsServer | undefined;
   #closed = false;
 
@@ -78,7 +81,10 @@ export class SignallingServer extends EventEmitter<ServerEvents> {
       perMessageDeflate: false,
       clientTracking: false,
     });
-    this.#router = new SignallingRouter({ deliver: (peerId, message) => this.#deliver(peerId, message), logger: this.#log });
+    this.#router = new SignallingRouter({
+      deliver: (peerId, message) => this.#deliver(peerId, message),
+      logger: this.#log,
+    });
   }
 
   /** Creates a server listening on its own port (ws://, or wss:// with `tls`). */
@@ -102,7 +108,8 @@ export class SignallingServer extends EventEmitter<ServerEvents> {
   attach(server: HttpServer | HttpsServer): void {
     if (this.#closed) throw new Error("the signalling server is closed");
     if (this.#attached.has(server)) return;
-    const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) => this.#upgrade(request, socket, head);
+    const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) =>
+      this.#upgrade(request, socket, head);
     server.on("upgrade", onUpgrade);
     this.#attached.set(server, onUpgrade);
   }
@@ -144,7 +151,11 @@ export class SignallingServer extends EventEmitter<ServerEvents> {
     this.attach(server);
     await new Promise<void>((resolve, reject) => {
       const onError = (error: NodeJS.ErrnoException) => {
-        reject(new ListenError(`cannot listen on ${host}:${port}: ${error.code ?? error.message}`, { cause: error }));
+        reject(
+          new ListenError(`cannot listen on ${host}:${port}: ${error.code ?? error.message}`, {
+            cause: error,
+          }),
+        );
       };
       server.once("error", onError);
       server.listen(port, host, () => {
@@ -168,7 +179,10 @@ export class SignallingServer extends EventEmitter<ServerEvents> {
       return;
     }
     if (this.#connections.size >= this.#maxPeers) {
-      this.#log.warn({ remote: request.socket.remoteAddress, maxPeers: this.#maxPeers }, "refused a peer: server full");
+      this.#log.warn(
+        { remote: request.socket.remoteAddress, maxPeers: this.#maxPeers },
+        "refused a peer: server full",
+      );
       socket.end("HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
       return;
     }
@@ -178,7 +192,9 @@ export class SignallingServer extends EventEmitter<ServerEvents> {
       const connection = new SignallingConnection(peerId, ws, remote, this.#limits);
       this.#connections.set(peerId, connection);
       connection.on("text", (text) => this.#receive(connection, text));
-      connection.on("binary", () => this.#log.warn({ peerId }, "ignored a binary frame: unsupported message type"));
+      connection.on("binary", () =>
+        this.#log.warn({ peerId }, "ignored a binary frame: unsupported message type"),
+      );
       connection.on("close", (reason, code) => this.#left(connection, reason, code));
       this.#log.info({ peerId, remote }, "peer joined");
       this.#router.addPeer(peerId);
@@ -192,7 +208,10 @@ export class SignallingServer extends EventEmitter<ServerEvents> {
     const parsed = parseClientMessage(text);
     if (!parsed.ok) {
       // As upstream: dropped with a warning, never answered with an error (fatal to GStreamer clients).
-      this.#log.warn({ peerId, reason: parsed.reason, length: text.length }, "dropped an unparseable message");
+      this.#log.warn(
+        { peerId, reason: parsed.reason, length: text.length },
+        "dropped an unparseable message",
+      );
       return;
     }
     this.#router.handle(peerId, parsed.message);

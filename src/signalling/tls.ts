@@ -54,7 +54,8 @@ function readTlsFile(path: string, what: string): Buffer {
     return readFileSync(path);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    const reason = code === "ENOENT" ? "no such file" : code === "EACCES" ? "permission denied" : String(error);
+    const reason =
+      code === "ENOENT" ? "no such file" : code === "EACCES" ? "permission denied" : String(error);
     throw new TlsConfigError(`cannot read the ${what} file ${path}: ${reason}`, path, { cause: error });
   }
 }

@@ -22,7 +22,11 @@ const CA_VALIDITY_YEARS = 10;
 /** Apple's limit for TLS server certificates; Chrome accepts it for private roots too. */
 const SERVER_VALIDITY_DAYS = 825;
 
-function newKeyPair(): { privateKey: forge.pki.rsa.PrivateKey; publicKey: forge.pki.rsa.PublicKey; pem: string } {
+function newKeyPair(): {
+  privateKey: forge.pki.rsa.PrivateKey;
+  publicKey: forge.pki.rsa.PublicKey;
+  pem: string;
+} {
   const { privateKey } = generateKeyPairSync("rsa", {
     modulusLength: 2048,
     privateKeyEncoding: { type: "pkcs8", format: "pem" },
@@ -74,7 +78,9 @@ export function issueServerCertificate(ca: KeyAndCertificate, names: readonly st
   cert.publicKey = keys.publicKey;
   cert.serialNumber = serialNumber();
   cert.validity.notBefore = new Date(Date.now() - 60 * 60 * 1000);
-  cert.validity.notAfter = new Date(cert.validity.notBefore.getTime() + SERVER_VALIDITY_DAYS * 24 * 60 * 60 * 1000);
+  cert.validity.notAfter = new Date(
+    cert.validity.notBefore.getTime() + SERVER_VALIDITY_DAYS * 24 * 60 * 60 * 1000,
+  );
   cert.setSubject([{ name: "commonName", value: names[0] as string }]);
   cert.setIssuer(caCert.subject.attributes);
   cert.setExtensions([

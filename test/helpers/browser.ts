@@ -42,7 +42,13 @@ export function consoleOf(page: Page): string[] {
 }
 
 /** Polls `fn` in the page until it returns a truthy value; fails with the page's console on timeout. */
-export async function waitInPage<T>(page: Page, fn: string, what: string, timeoutMs = 20_000, log: string[] = []): Promise<T> {
+export async function waitInPage<T>(
+  page: Page,
+  fn: string,
+  what: string,
+  timeoutMs = 20_000,
+  log: string[] = [],
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = (await page.evaluate(fn)) as T;

@@ -4,14 +4,22 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { onCleanup } from "./cleanup.ts";
 
-const TYPES: Record<string, string> = { ".html": "text/html", ".js": "text/javascript", ".map": "application/json" };
+const TYPES: Record<string, string> = {
+  ".html": "text/html",
+  ".js": "text/javascript",
+  ".map": "application/json",
+};
 
 /** The gstwebrtc-api browser bundle from npm, unmodified. */
-export const GSTWEBRTC_API_BUNDLE = new URL("../../node_modules/gstwebrtc-api/dist/gstwebrtc-api-3.0.0.min.js", import.meta.url)
-  .pathname;
+export const GSTWEBRTC_API_BUNDLE = new URL(
+  "../../node_modules/gstwebrtc-api/dist/gstwebrtc-api-3.0.0.min.js",
+  import.meta.url,
+).pathname;
 
 /** Serves `routes` (path → file path or inline content); closed after the test. */
-export async function serveStatic(routes: Record<string, { file: string } | { content: string }>): Promise<string> {
+export async function serveStatic(
+  routes: Record<string, { file: string } | { content: string }>,
+): Promise<string> {
   const server = createServer((request, response) => {
     const path = new URL(request.url ?? "/", "http://x").pathname;
     const route = routes[path];

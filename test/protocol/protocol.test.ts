@@ -69,7 +69,9 @@ describe("what browsers send is reduced to what the server forwards", () => {
     const message = parsedClient(
       `{"type":"peer","sessionId":"${S}","ice":{"candidate":"c","sdpMid":"0","sdpMLineIndex":1,"usernameFragment":"u"}}`,
     );
-    expect(serializeServerMessage(message as never)).toBe(`{"type":"peer","sessionId":"${S}","ice":{"candidate":"c","sdpMLineIndex":1}}`);
+    expect(serializeServerMessage(message as never)).toBe(
+      `{"type":"peer","sessionId":"${S}","ice":{"candidate":"c","sdpMLineIndex":1}}`,
+    );
   });
 
   it("treats a missing offer and a missing meta as null", () => {
@@ -82,7 +84,9 @@ describe("what browsers send is reduced to what the server forwards", () => {
   });
 
   it("takes the first of sdp and ice when both are present, as serde's flattened enum", () => {
-    const message = parsedClient(`{"type":"peer","ice":{"candidate":"c","sdpMLineIndex":0},"sessionId":"${S}","sdp":{"type":"offer","sdp":"x"}}`);
+    const message = parsedClient(
+      `{"type":"peer","ice":{"candidate":"c","sdpMLineIndex":0},"sessionId":"${S}","sdp":{"type":"offer","sdp":"x"}}`,
+    );
     expect(message).toMatchObject({ ice: { candidate: "c", sdpMLineIndex: 0 } });
   });
 });
@@ -90,8 +94,14 @@ describe("what browsers send is reduced to what the server forwards", () => {
 describe("meta as serde_json writes it", () => {
   const cases: Array<[string, string]> = [
     [`{"name":"x","a":1}`, `{"a":1,"name":"x"}`],
-    [`{"f":1.0,"g":1.50,"h":1e2,"i":-0,"j":1E-7,"k":0.000001,"l":1e16,"m":123456789012345678}`, `{"f":1.0,"g":1.5,"h":100.0,"i":-0.0,"j":1e-7,"k":1e-6,"l":1e16,"m":123456789012345678}`],
-    [`{"big":18446744073709551616,"neg":-9223372036854775809}`, `{"big":1.8446744073709552e19,"neg":-9.223372036854776e18}`],
+    [
+      `{"f":1.0,"g":1.50,"h":1e2,"i":-0,"j":1E-7,"k":0.000001,"l":1e16,"m":123456789012345678}`,
+      `{"f":1.0,"g":1.5,"h":100.0,"i":-0.0,"j":1e-7,"k":1e-6,"l":1e16,"m":123456789012345678}`,
+    ],
+    [
+      `{"big":18446744073709551616,"neg":-9223372036854775809}`,
+      `{"big":1.8446744073709552e19,"neg":-9.223372036854776e18}`,
+    ],
     [`{"😀":1,"￿":2,"a":3}`, `{"a":3,"￿":2,"😀":1}`],
     [`{"s":"\\u2028\\/\\u001f"}`, `{"s":"\u2028/\\u001f"}`],
     [`[{"b":1,"a":{"d":1,"c":2}}]`, `[{"a":{"c":2,"d":1},"b":1}]`],
@@ -102,7 +112,9 @@ describe("meta as serde_json writes it", () => {
   });
 
   it("builds canonical meta from a plain object", () => {
-    expect(JsonValue.from({ name: "cam", echoOf: "x", n: 2, f: 0.5 }).text).toBe(`{"echoOf":"x","f":0.5,"n":2,"name":"cam"}`);
+    expect(JsonValue.from({ name: "cam", echoOf: "x", n: 2, f: 0.5 }).text).toBe(
+      `{"echoOf":"x","f":0.5,"n":2,"name":"cam"}`,
+    );
   });
 });
 

@@ -21,7 +21,10 @@ interface Inbound {
 describe("gstwebrtc-api 3.0.0 in Chromium through our signalling server", () => {
   it("a consumer page plays a producer page's camera and microphone, and learns when it stops", async () => {
     const { url: signalling, server } = await startServer();
-    const origin = await serveStatic({ "/": { file: PAGE }, "/gstwebrtc-api.js": { file: GSTWEBRTC_API_BUNDLE } });
+    const origin = await serveStatic({
+      "/": { file: PAGE },
+      "/gstwebrtc-api.js": { file: GSTWEBRTC_API_BUNDLE },
+    });
     const browser = await launchBrowser();
     const pageUrl = `${origin}/?signalling=${encodeURIComponent(signalling)}`;
 
@@ -35,7 +38,13 @@ describe("gstwebrtc-api 3.0.0 in Chromium through our signalling server", () => 
     const consumerLog = consoleOf(consumer);
     await consumer.goto(pageUrl);
     await consumer.evaluate(`t.connect("chromium-consumer")`);
-    const producerId = await waitInPage<string>(consumer, `t.findProducer("chromium-producer")`, "the producer to be listed", 10_000, consumerLog);
+    const producerId = await waitInPage<string>(
+      consumer,
+      `t.findProducer("chromium-producer")`,
+      "the producer to be listed",
+      10_000,
+      consumerLog,
+    );
     expect(await consumer.evaluate(`t.consume(${JSON.stringify(producerId)})`)).toBe(true);
 
     const first = await waitInPage<Inbound>(
@@ -57,7 +66,12 @@ describe("gstwebrtc-api 3.0.0 in Chromium through our signalling server", () => 
     // The producer stops: the server ends the session and the consumer's session closes.
     await producer.evaluate(`t.producer.close()`);
     await waitInPage(consumer, `t.closed > 0`, "the consumer session to close", 5000, consumerLog);
-    await waitInPage(consumer, `t.findProducer("chromium-producer") === null`, "the producer to be unlisted", 5000);
+    await waitInPage(
+      consumer,
+      `t.findProducer("chromium-producer") === null`,
+      "the producer to be unlisted",
+      5000,
+    );
     expect(server.stats.sessions).toBe(0);
     expect(await consumer.evaluate(`t.errors`)).toEqual([]);
   });

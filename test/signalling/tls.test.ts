@@ -59,7 +59,11 @@ describe("TLS", () => {
   });
 
   it("exits 1 naming a certificate file that does not exist", async () => {
-    await failsNaming(["--cert", join(dir, "missing.crt"), "--key", files.key], "missing.crt", /no such file/);
+    await failsNaming(
+      ["--cert", join(dir, "missing.crt"), "--key", files.key],
+      "missing.crt",
+      /no such file/,
+    );
   });
 
   it("exits 1 naming a key that does not match", async () => {
@@ -70,7 +74,11 @@ describe("TLS", () => {
   });
 
   it("exits 1 naming a PKCS#12 bundle opened with the wrong password", async () => {
-    await failsNaming(["--cert", files.p12, "--cert-password", "nope"], "server.p12", /cannot be used for TLS/);
+    await failsNaming(
+      ["--cert", files.p12, "--cert-password", "nope"],
+      "server.p12",
+      /cannot be used for TLS/,
+    );
   });
 
   it("exits 1 when a PEM certificate comes without its key", async () => {

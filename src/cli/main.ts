@@ -3,6 +3,8 @@ import { readFileSync } from "node:fs";
 import { Command, CommanderError } from "commander";
 import { ListenError, TlsConfigError } from "../signalling/errors.ts";
 import { UsageError } from "./lifecycle.ts";
+import { SourceError } from "../media/sources.ts";
+import { deviceCommand } from "./device.ts";
 import { signallingCommand } from "./signalling.ts";
 
 const { version } = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
@@ -13,13 +15,19 @@ const program = new Command("device-rtc")
   .description("Two-way WebRTC audio and video between this device and web browsers.")
   .version(version, "-V, --version")
   .showHelpAfterError()
-  .addCommand(signallingCommand());
+  .addCommand(signallingCommand())
+  .addCommand(deviceCommand());
 
 try {
   await program.parseAsync(process.argv);
 } catch (error) {
   if (error instanceof CommanderError) process.exit(error.exitCode);
-  if (error instanceof UsageError || error instanceof TlsConfigError || error instanceof ListenError) {
+  if (
+    error instanceof UsageError ||
+    error instanceof TlsConfigError ||
+    error instanceof ListenError ||
+    error instanceof SourceError
+  ) {
     process.stderr.write(`device-rtc: ${error.message}\n`);
     process.exit(error instanceof UsageError ? error.exitCode : 1);
   }

@@ -1,0 +1,116 @@
+/** `device-rtc device`: the device agent, connected to a separate signalling server. */
+import { readFileSync } from "node:fs";
+import { hostname } from "node:os";
+import { Command, Option } from "commander";
+import { createLogger } from "../common/logger.ts";
+import { Device, type DeviceOptions } from "../device/Device.ts";
+import type { VideoSettings } from "../media/pipelines.ts";
+import {
+  AUDIO_SOURCE_HELP,
+  defaultAudioSource,
+  defaultVideoSource,
+  parseAudioSource,
+  parseVideoSource,
+  VIDEO_SOURCE_HELP,
+} from "../media/sources.ts";
+import { exitOnSignal, integerOption, UsageError } from "./lifecycle.ts";
+
+export interface DeviceFlags {
+  name: string;
+  video?: string;
+  audio?: string;
+  codec: "vp8" | "h264";
+  bitrate: number;
+  width: number;
+  height: number;
+  framerate: number;
+  keyframeInterval: number;
+  iceServer: string[];
+  fallback?: "test";
+  loopbackOnly: boolean;
+  ca?: string;
+}
+
+/** The media and network options shared by `device` and `serve`. */
+export function addDeviceOptions(command: Command): Command {
+  return command
+    .option("--name <NAME>", "the name viewers see", hostname())
+    .option("--video <SRC>", "video source (see below); default: camera:/dev/video0 if it exists, else test")
+    .option("--audio <SRC>", "audio source (see below); default: mic if the machine has one, else test")
+    .addOption(new Option("--codec <CODEC>", "video codec").choices(["vp8", "h264"]).default("vp8"))
+    .option("--bitrate <KBPS>", "video bitrate in kbit/s", integerOption(50, 50_000), 1000)
+    .option("--width <W>", "video width", integerOption(16, 4096), 640)
+    .option("--height <H>", "video height", integerOption(16, 4096), 480)
+    .option("--framerate <F>", "video frames per second", integerOption(1, 120), 30)
+    .option(
+      "--keyframe-interval <SECONDS>",
+      "a keyframe at least this often (viewers also get one when they join or ask)",
+      integerOption(1, 600),
+      3,
+    )
+    .option(
+      "--ice-server <URL>",
+      "a STUN or TURN server for viewers outside the LAN (repeatable), e.g. stun:stun.example.org:3478 or turn:user:pass@turn.example.org:3478",
+      (value: string, previous: string[]) => [...previous, value],
+      [] as string[],
+    )
+    .addOption(new Option("--fallback <SRC>", "when a source fails, use this one instead of stopping").choices(["test"]))
+    .option("--loopback-only", "use 127.0.0.1 only for media (viewers on this machine; tests)", false)
+    .addHelpText("after", `\n${VIDEO_SOURCE_HELP}\n\n${AUDIO_SOURCE_HELP}`);
+}
+
+export function deviceCommand(): Command {
+  const command = new Command("device")
+    .description(
+      "Run the device: send its camera and microphone (or files, an image, speech, test signals) to every " +
+        "browser that asks, through a signalling server.",
+    )
+    .requiredOption("--server <URL>", "the signalling server, ws://HOST:PORT or wss://HOST:PORT")
+    .option("--ca <FILE>", "a CA certificate (PEM) to trust for wss://");
+  addDeviceOptions(command);
+  return command
+    .addHelpText(
+      "after",
+      `
+Examples:
+  device-rtc device --server ws://127.0.0.1:8443
+  device-rtc device --server wss://pi.local:8443 --ca ca.crt --video camera:/dev/video0 --audio mic:sysdefault:CARD=Device
+  device-rtc device --server ws://127.0.0.1:8443 --video file:/srv/clip.mp4 --audio "tts:Hello from the device" --codec h264`,
+    )
+    .action(async (flags: DeviceFlags & { server: string }) => {
+      const log = createLogger("device");
+      const device = await Device.start({ ...deviceOptionsFrom(flags, log), server: flags.server });
+      exitOnSignal(log, () => device.close());
+    });
+}
+
+/** Turns parsed flags into {@link DeviceOptions} (without the server URL). */
+export function deviceOptionsFrom(flags: DeviceFlags, logger: DeviceOptions["logger"]): Omit<DeviceOptions, "server"> {
+  if (flags.width % 2 || flags.height % 2) throw new UsageError("--width and --height must be even");
+  const videoSettings: VideoSettings = {
+    codec: flags.codec,
+    width: flags.width,
+    height: flags.height,
+    framerate: flags.framerate,
+    bitrateKbps: flags.bitrate,
+    keyframeIntervalSeconds: flags.keyframeInterval,
+  };
+  let ca: Buffer | undefined;
+  if (flags.ca) {
+    try {
+      ca = readFileSync(flags.ca);
+    } catch {
+      throw new UsageError(`cannot read the CA certificate ${flags.ca}`);
+    }
+  }
+  return {
+    name: flags.name,
+    video: flags.video ? parseVideoSource(flags.video) : defaultVideoSource(),
+    audio: flags.audio ? parseAudioSource(flags.audio) : defaultAudioSource(),
+    videoSettings,
+    fallbackToTest: flags.fallback === "test",
+    ice: { iceServers: flags.iceServer, loopbackOnly: flags.loopbackOnly },
+    ca,
+    logger,
+  };
+}

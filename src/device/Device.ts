@@ -1,0 +1,166 @@
+/**
+ * The device agent: opens its outgoing streams (one encoder each, shared by every viewer) and serves
+ * them as a producer peer on a signalling server. The composition root of `device-rtc device` and of
+ * the device half of `device-rtc serve`.
+ */
+import type { Logger } from "../common/logger.ts";
+import { MediaStartError, OutgoingStream } from "../media/OutgoingStream.ts";
+import { audioPipeline, type VideoSettings, videoPipeline } from "../media/pipelines.ts";
+import {
+  type AudioSource,
+  checkAudioSource,
+  checkVideoSource,
+  describeAudioSource,
+  describeVideoSource,
+  SourceError,
+  type VideoSource,
+} from "../media/sources.ts";
+import { TestPattern } from "../media/TestPattern.ts";
+import { DeviceProducer } from "./DeviceProducer.ts";
+import { SignallingClient } from "./SignallingClient.ts";
+import type { IceSettings } from "./webrtc.ts";
+
+export interface DeviceOptions {
+  /** ws:// or wss:// URL of the signalling server. */
+  server: string;
+  /** The producer's meta name, shown to viewers. */
+  name: string;
+  video: VideoSource;
+  audio: AudioSource;
+  videoSettings: VideoSettings;
+  /** When a source fails: use the test source instead (with a warning) rather than stop. */
+  fallbackToTest: boolean;
+  ice: IceSettings;
+  /** Extra CA (PEM) to trust for wss://. */
+  ca?: string | Buffer | undefined;
+  logger: Logger;
+}
+
+/** Pause between two repetitions of a text-to-speech source. */
+const TTS_PAUSE_MS = 1500;
+
+export class Device {
+  readonly video: OutgoingStream | undefined;
+  readonly audio: OutgoingStream | undefined;
+  readonly producer: DeviceProducer;
+  readonly #log: Logger;
+  #closed = false;
+
+  private constructor(options: DeviceOptions, video: OutgoingStream | undefined, audio: OutgoingStream | undefined) {
+    this.video = video;
+    this.audio = audio;
+    this.#log = options.logger;
+    const client = new SignallingClient({ url: options.server, logger: options.logger.child({ peer: "producer" }), ca: options.ca });
+    this.producer = new DeviceProducer({
+      client,
+      meta: { name: options.name },
+      video,
+      videoCodec: options.videoSettings.codec,
+      audio,
+      ice: options.ice,
+      logger: options.logger,
+    });
+  }
+
+  /**
+   * Opens the sources and connects. A source that cannot be used is a {@link SourceError} (or, with
+   * `fallbackToTest`, a warning and the test source); nothing is left running on failure.
+   */
+  static async start(options: DeviceOptions): Promise<Device> {
+    const log = options.logger;
+    let video: OutgoingStream | undefined;
+    let audio: OutgoingStream | undefined;
+    try {
+      video = await openWithFallback(
+        options.video,
+        describeVideoSource,
+        (source) => openVideo(source, options),
+        options.fallbackToTest ? { kind: "test" } : undefined,
+        "video",
+        log,
+      );
+      audio = await openWithFallback(
+        options.audio,
+        describeAudioSource,
+        (source) => openAudio(source, options),
+        options.fallbackToTest ? { kind: "test" } : undefined,
+        "audio",
+        log,
+      );
+    } catch (error) {
+      await Promise.all([video?.close(), audio?.close()]);
+      throw error;
+    }
+    const device = new Device(options, video, audio);
+    device.producer.start();
+    log.info(
+      {
+        name: options.name,
+        video: video ? `${describeVideoSource(options.video)} ${options.videoSettings.codec}` : "none",
+        audio: audio ? describeAudioSource(options.audio) : "none",
+      },
+      "device started",
+    );
+    return device;
+  }
+
+  /** Ends every session (with endSession), stops every GStreamer process. Idempotent. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.producer.close();
+    await Promise.all([this.video?.close(), this.audio?.close()]);
+    this.#log.info("device stopped");
+  }
+}
+
+async function openWithFallback<S extends { kind: string }>(
+  source: S,
+  describe: (source: S) => string,
+  open: (source: S) => Promise<OutgoingStream | undefined>,
+  fallback: S | undefined,
+  what: "video" | "audio",
+  log: Logger,
+): Promise<OutgoingStream | undefined> {
+  try {
+    return await open(source);
+  } catch (error) {
+    const reason = error instanceof SourceError ? error.message : `${what} source ${describe(source)}: ${(error as Error).message}`;
+    if (!fallback || !(error instanceof SourceError || error instanceof MediaStartError)) {
+      throw error instanceof MediaStartError ? new SourceError(reason) : error;
+    }
+    log.warn({ reason, fallback: describe(fallback) }, `${what} source failed; using the test source`);
+    return open(fallback);
+  }
+}
+
+function openVideo(source: VideoSource, options: DeviceOptions): Promise<OutgoingStream | undefined> {
+  if (source.kind === "none") return Promise.resolve(undefined);
+  checkVideoSource(source);
+  const settings = options.videoSettings;
+  return OutgoingStream.open({
+    kind: "video",
+    clockRate: 90_000,
+    keyframes: true,
+    logger: options.logger,
+    restartOnEos: source.kind === "file",
+    feeder:
+      source.kind === "test"
+        ? new TestPattern({ width: settings.width, height: settings.height, framerate: settings.framerate, logger: options.logger })
+        : undefined,
+    pipeline: (target) => videoPipeline(source, settings, target),
+  });
+}
+
+function openAudio(source: AudioSource, options: DeviceOptions): Promise<OutgoingStream | undefined> {
+  if (source.kind === "none") return Promise.resolve(undefined);
+  checkAudioSource(source);
+  return OutgoingStream.open({
+    kind: "audio",
+    clockRate: 48_000,
+    logger: options.logger,
+    restartOnEos: source.kind === "file" || source.kind === "tts",
+    restartOnEosDelayMs: source.kind === "tts" ? TTS_PAUSE_MS : 0,
+    pipeline: (target) => audioPipeline(source, target),
+  });
+}

@@ -1,0 +1,159 @@
+/**
+ * One supervised `gst-launch-1.0` child process.
+ *
+ * - Every pipeline token is its own argv element: a value with spaces (`font-desc=Sans 24`) stays one
+ *   token, and nothing passes through a shell.
+ * - Its output is logged; an `ERROR:` line is kept as the reason if it dies.
+ * - If it dies it is restarted with exponential backoff (reset once it has run for a while). A clean
+ *   end of stream (exit 0, e.g. a file source at its end) restarts at once — that is how file and
+ *   text-to-speech sources loop — after `restartOnEosDelayMs`.
+ * - `close()` sends SIGINT so `-e` turns it into an EOS and muxers finish their files, then SIGKILL
+ *   after a grace period. Idempotent; no child outlives it.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { EventEmitter } from "node:events";
+import { createInterface } from "node:readline";
+import type { Logger } from "../common/logger.ts";
+
+export interface GstProcessOptions {
+  /** A name for logs (e.g. "video-source"). */
+  name: string;
+  /** The pipeline, one token per element. Called at each (re)start, so it may pick new ports or ids. */
+  pipeline: () => string[];
+  logger: Logger;
+  /** Restart after an unexpected exit. Default true. */
+  restart?: boolean;
+  /** Restart after a clean end of stream (exit 0). Default false. */
+  restartOnEos?: boolean;
+  /** Pause before restarting after an end of stream. Default 0. */
+  restartOnEosDelayMs?: number;
+  /** How long SIGINT may take before SIGKILL. Default 3000 ms. */
+  stopGraceMs?: number;
+  /** Extra environment (e.g. GST_DEBUG). */
+  env?: NodeJS.ProcessEnv;
+  /** Give the process a stdin pipe (for `fdsrc fd=0`). Default: no stdin. */
+  stdin?: boolean;
+}
+
+interface GstProcessEvents {
+  /** A process was spawned (first start or restart). */
+  started: [pid: number, restarts: number];
+  /** A process exited; `error` is its last ERROR line, if any. */
+  exited: [code: number | null, signal: NodeJS.Signals | null, error: string | undefined];
+}
+
+/** Backoff between restarts after failures: 250 ms doubling to 5 s; reset after 10 s of running. */
+const BACKOFF_FIRST_MS = 250;
+const BACKOFF_MAX_MS = 5000;
+const STABLE_AFTER_MS = 10_000;
+
+export class GstProcess extends EventEmitter<GstProcessEvents> {
+  readonly #options: GstProcessOptions;
+  readonly #log: Logger;
+  #child: ChildProcess | undefined;
+  #restartTimer: NodeJS.Timeout | undefined;
+  #failures = 0;
+  #restarts = 0;
+  #closed = false;
+  #exitWaiters: Array<() => void> = [];
+
+  constructor(options: GstProcessOptions) {
+    super();
+    this.#options = options;
+    this.#log = options.logger.child({ process: options.name });
+  }
+
+  get pid(): number | undefined {
+    return this.#child?.pid;
+  }
+
+  /** The running process's stdin, when `stdin` was requested. */
+  get stdin(): NodeJS.WritableStream | undefined {
+    return this.#child?.stdin ?? undefined;
+  }
+
+  get running(): boolean {
+    return this.#child !== undefined;
+  }
+
+  /** How many times the process was restarted. */
+  get restarts(): number {
+    return this.#restarts;
+  }
+
+  start(): void {
+    if (this.#closed || this.#child) return;
+    const args = ["-e", ...this.#options.pipeline()];
+    this.#log.debug({ args }, "spawning gst-launch-1.0");
+    const child = spawn("gst-launch-1.0", args, {
+      stdio: [this.#options.stdin ? "pipe" : "ignore", "pipe", "pipe"],
+      env: { ...process.env, ...this.#options.env },
+    });
+    this.#child = child;
+    const startedAt = Date.now();
+    let lastError: string | undefined;
+    const onLine = (line: string) => {
+      if (/^ERROR|^WARNING: erroneous pipeline/.test(line)) {
+        lastError = line.replace(/^ERROR: (from element [^:]+: )?/, "");
+        this.#log.warn({ line }, "gstreamer error");
+      } else if (line.startsWith("Additional debug info") || /^\S+\.c\(\d+\)/.test(line)) {
+        this.#log.debug({ line }, "gstreamer");
+      } else if (line.trim()) {
+        this.#log.trace({ line }, "gstreamer");
+      }
+    };
+    if (child.stdout) createInterface({ input: child.stdout }).on("line", onLine);
+    if (child.stderr) createInterface({ input: child.stderr }).on("line", onLine);
+    // A write racing the process's death fails with EPIPE; the exit is handled below.
+    child.stdin?.on("error", () => {});
+    child.once("error", (error) => {
+      lastError = error.message.includes("ENOENT")
+        ? "gst-launch-1.0 is not installed (run scripts/setup)"
+        : error.message;
+    });
+    child.once("close", (code, signal) => {
+      this.#child = undefined;
+      const ranMs = Date.now() - startedAt;
+      const level = this.#closed || code === 0 ? "info" : "warn";
+      this.#log[level]({ pid: child.pid, code, signal, ranMs, error: lastError }, "process exited");
+      this.emit("exited", code, signal, lastError);
+      for (const waiter of this.#exitWaiters.splice(0)) waiter();
+      if (!this.#closed) this.#scheduleRestart(code, ranMs);
+    });
+    if (child.pid !== undefined) {
+      this.#log.info({ pid: child.pid, restarts: this.#restarts }, "process started");
+      this.emit("started", child.pid, this.#restarts);
+    }
+  }
+
+  /** Kills the running process (as a crash would); the supervisor restarts it. For tests and recovery. */
+  kill(signal: NodeJS.Signals = "SIGKILL"): void {
+    this.#child?.kill(signal);
+  }
+
+  /** Stops for good: EOS first (SIGINT with -e), SIGKILL after the grace period. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    clearTimeout(this.#restartTimer);
+    const child = this.#child;
+    if (!child) return;
+    const exited = new Promise<void>((resolve) => this.#exitWaiters.push(resolve));
+    child.kill("SIGINT");
+    const kill = setTimeout(() => child.kill("SIGKILL"), this.#options.stopGraceMs ?? 3000);
+    await exited;
+    clearTimeout(kill);
+  }
+
+  #scheduleRestart(code: number | null, ranMs: number): void {
+    const eos = code === 0;
+    if (eos ? !this.#options.restartOnEos : this.#options.restart === false) return;
+    if (ranMs > STABLE_AFTER_MS) this.#failures = 0;
+    const delay = eos
+      ? (this.#options.restartOnEosDelayMs ?? 0)
+      : Math.min(BACKOFF_MAX_MS, BACKOFF_FIRST_MS * 2 ** this.#failures++);
+    this.#restartTimer = setTimeout(() => {
+      this.#restarts++;
+      this.start();
+    }, delay);
+  }
+}

@@ -1,0 +1,55 @@
+/**
+ * Keeps one outgoing RTP stream continuous across encoder restarts. Each GStreamer process starts its
+ * own sequence numbers and timestamps at random values (RFC 3550 §5.1); a viewer would see a jump and
+ * its jitter buffer and decoder would stall. Each process is given a new SSRC, so a new SSRC marks a
+ * restart: from then on its packets are shifted so that sequence numbers follow on by one and
+ * timestamps by the wall-clock time that passed (RFC 3550 §5.1: timestamps advance with sampling time).
+ * Packets are rewritten in place (the 12-byte fixed header, RFC 3550 §5.1).
+ */
+export class RtpContinuity {
+  readonly #clockRate: number;
+  #ssrc: number | undefined;
+  #seqOffset = 0;
+  #tsOffset = 0;
+  #lastSeq: number | undefined;
+  #lastTs: number | undefined;
+  #lastAt = 0;
+  /** SSRCs of replaced processes, whose late packets are dropped. */
+  readonly #retired = new Set<number>();
+
+  constructor(clockRate: number) {
+    this.#clockRate = clockRate;
+  }
+
+  /**
+   * Rewrites `packet`'s sequence number and timestamp; returns false for a packet that must be dropped
+   * (not RTP, or a straggler from a process that has already been replaced).
+   */
+  rewrite(packet: Buffer, now = performance.now()): boolean {
+    if (packet.length < 12 || packet[0] === undefined || packet[0] >> 6 !== 2) return false;
+    const ssrc = packet.readUInt32BE(8);
+    const seq = packet.readUInt16BE(2);
+    const ts = packet.readUInt32BE(4);
+    if (ssrc !== this.#ssrc) {
+      if (this.#retired.has(ssrc)) return false;
+      if (this.#ssrc !== undefined) {
+        this.#retired.add(this.#ssrc);
+        if (this.#retired.size > 64) this.#retired.delete(this.#retired.values().next().value as number);
+      }
+      if (this.#lastSeq !== undefined && this.#lastTs !== undefined) {
+        const elapsed = Math.max(1, Math.round(((now - this.#lastAt) / 1000) * this.#clockRate));
+        this.#seqOffset = (this.#lastSeq + 1 - seq) & 0xffff;
+        this.#tsOffset = (this.#lastTs + elapsed - ts) >>> 0;
+      }
+      this.#ssrc = ssrc;
+    }
+    const outSeq = (seq + this.#seqOffset) & 0xffff;
+    const outTs = (ts + this.#tsOffset) >>> 0;
+    packet.writeUInt16BE(outSeq, 2);
+    packet.writeUInt32BE(outTs, 4);
+    this.#lastSeq = outSeq;
+    this.#lastTs = outTs;
+    this.#lastAt = now;
+    return true;
+  }
+}

@@ -54,7 +54,11 @@ export function addDeviceOptions(command: Command): Command {
       (value: string, previous: string[]) => [...previous, value],
       [] as string[],
     )
-    .addOption(new Option("--fallback <SRC>", "when a source fails, use this one instead of stopping").choices(["test"]))
+    .addOption(
+      new Option("--fallback <SRC>", "when a source fails, use this one instead of stopping").choices([
+        "test",
+      ]),
+    )
     .option("--loopback-only", "use 127.0.0.1 only for media (viewers on this machine; tests)", false)
     .addHelpText("after", `\n${VIDEO_SOURCE_HELP}\n\n${AUDIO_SOURCE_HELP}`);
 }
@@ -85,7 +89,10 @@ Examples:
 }
 
 /** Turns parsed flags into {@link DeviceOptions} (without the server URL). */
-export function deviceOptionsFrom(flags: DeviceFlags, logger: DeviceOptions["logger"]): Omit<DeviceOptions, "server"> {
+export function deviceOptionsFrom(
+  flags: DeviceFlags,
+  logger: DeviceOptions["logger"],
+): Omit<DeviceOptions, "server"> {
   if (flags.width % 2 || flags.height % 2) throw new UsageError("--width and --height must be even");
   const videoSettings: VideoSettings = {
     codec: flags.codec,

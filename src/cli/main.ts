@@ -1,10 +1,10 @@
 /** The `device-rtc` command line. Each subcommand lives in its own module. */
 import { readFileSync } from "node:fs";
 import { Command, CommanderError } from "commander";
-import { ListenError, TlsConfigError } from "../signalling/errors.ts";
-import { UsageError } from "./lifecycle.ts";
 import { SourceError } from "../media/sources.ts";
+import { ListenError, TlsConfigError } from "../signalling/errors.ts";
 import { deviceCommand } from "./device.ts";
+import { UsageError } from "./lifecycle.ts";
 import { signallingCommand } from "./signalling.ts";
 
 const { version } = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {

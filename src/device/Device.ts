@@ -46,11 +46,19 @@ export class Device {
   readonly #log: Logger;
   #closed = false;
 
-  private constructor(options: DeviceOptions, video: OutgoingStream | undefined, audio: OutgoingStream | undefined) {
+  private constructor(
+    options: DeviceOptions,
+    video: OutgoingStream | undefined,
+    audio: OutgoingStream | undefined,
+  ) {
     this.video = video;
     this.audio = audio;
     this.#log = options.logger;
-    const client = new SignallingClient({ url: options.server, logger: options.logger.child({ peer: "producer" }), ca: options.ca });
+    const client = new SignallingClient({
+      url: options.server,
+      logger: options.logger.child({ peer: "producer" }),
+      ca: options.ca,
+    });
     this.producer = new DeviceProducer({
       client,
       meta: { name: options.name },
@@ -125,7 +133,10 @@ async function openWithFallback<S extends { kind: string }>(
   try {
     return await open(source);
   } catch (error) {
-    const reason = error instanceof SourceError ? error.message : `${what} source ${describe(source)}: ${(error as Error).message}`;
+    const reason =
+      error instanceof SourceError
+        ? error.message
+        : `${what} source ${describe(source)}: ${(error as Error).message}`;
     if (!fallback || !(error instanceof SourceError || error instanceof MediaStartError)) {
       throw error instanceof MediaStartError ? new SourceError(reason) : error;
     }
@@ -146,7 +157,12 @@ function openVideo(source: VideoSource, options: DeviceOptions): Promise<Outgoin
     restartOnEos: source.kind === "file",
     feeder:
       source.kind === "test"
-        ? new TestPattern({ width: settings.width, height: settings.height, framerate: settings.framerate, logger: options.logger })
+        ? new TestPattern({
+            width: settings.width,
+            height: settings.height,
+            framerate: settings.framerate,
+            logger: options.logger,
+          })
         : undefined,
     pipeline: (target) => videoPipeline(source, settings, target),
   });

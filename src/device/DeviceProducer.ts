@@ -104,7 +104,10 @@ export class DeviceProducer {
     });
     this.#sessions.set(sessionId, session);
     session.once("closed", () => this.#sessions.delete(sessionId));
-    this.#log.info({ sessionId, consumerId, offerFromViewer: offer !== null, viewers: this.#sessions.size }, "viewer session started");
+    this.#log.info(
+      { sessionId, consumerId, offerFromViewer: offer !== null, viewers: this.#sessions.size },
+      "viewer session started",
+    );
     void session.start();
   }
 }

@@ -7,9 +7,9 @@ import { EventEmitter } from "node:events";
 import { MediaStream, MediaStreamTrack, type RTCPeerConnection, type RTCRtpTransceiver } from "werift";
 import type { Logger } from "../common/logger.ts";
 import type { OutgoingStream } from "../media/OutgoingStream.ts";
+import type { VideoCodec } from "../media/pipelines.ts";
 import type { IcePayload, PeerMessage } from "../protocol/index.ts";
 import { createPeerConnection, type IceSettings, isKeyframeRequest } from "./webrtc.ts";
-import type { VideoCodec } from "../media/pipelines.ts";
 
 export interface ProducerSessionOptions {
   sessionId: string;
@@ -28,7 +28,12 @@ export interface ProducerSessionOptions {
   disconnectedTimeoutMs?: number;
 }
 
-export type SessionEndReason = "ended-by-peer" | "failed" | "closed-by-device" | "signalling-lost" | "negotiation-failed";
+export type SessionEndReason =
+  | "ended-by-peer"
+  | "failed"
+  | "closed-by-device"
+  | "signalling-lost"
+  | "negotiation-failed";
 
 interface ProducerSessionEvents {
   connected: [];
@@ -76,13 +81,22 @@ export class ProducerSession extends EventEmitter<ProducerSessionEvents> {
         for (const source of [this.#options.video, this.#options.audio]) {
           if (!source) continue;
           const track = new MediaStreamTrack({ kind: source.kind });
-          this.#attach(this.#pc.addTransceiver(track, { direction: "sendonly", streams: [stream] }), source, track);
+          this.#attach(
+            this.#pc.addTransceiver(track, { direction: "sendonly", streams: [stream] }),
+            source,
+            track,
+          );
         }
         await this.#pc.setLocalDescription(await this.#pc.createOffer());
       } else {
         await this.#pc.setRemoteDescription({ type: "offer", sdp: this.#options.offer });
         for (const transceiver of this.#pc.getTransceivers()) {
-          const source = transceiver.kind === "video" ? this.#options.video : transceiver.kind === "audio" ? this.#options.audio : undefined;
+          const source =
+            transceiver.kind === "video"
+              ? this.#options.video
+              : transceiver.kind === "audio"
+                ? this.#options.audio
+                : undefined;
           if (!source || !transceiver.sender) continue;
           const track = new MediaStreamTrack({ kind: source.kind });
           transceiver.setDirection("sendonly");
@@ -94,7 +108,11 @@ export class ProducerSession extends EventEmitter<ProducerSessionEvents> {
       if (this.#closed) return;
       const description = this.#pc.localDescription;
       if (!description) throw new Error("no local description");
-      this.#options.send({ type: "peer", sessionId: this.sessionId, sdp: { type: description.type as "offer" | "answer", sdp: description.sdp } });
+      this.#options.send({
+        type: "peer",
+        sessionId: this.sessionId,
+        sdp: { type: description.type as "offer" | "answer", sdp: description.sdp },
+      });
       this.#log.debug({ sdp: description.sdp }, `sent ${description.type}`);
       const queued = this.#pendingCandidates ?? [];
       this.#pendingCandidates = undefined;
@@ -117,7 +135,10 @@ export class ProducerSession extends EventEmitter<ProducerSessionEvents> {
         this.#log.debug({ sdp: message.sdp.sdp }, "received answer");
         await this.#pc.setRemoteDescription({ type: "answer", sdp: message.sdp.sdp });
       } else if (message.ice.candidate) {
-        await this.#pc.addIceCandidate({ candidate: message.ice.candidate, sdpMLineIndex: message.ice.sdpMLineIndex });
+        await this.#pc.addIceCandidate({
+          candidate: message.ice.candidate,
+          sdpMLineIndex: message.ice.sdpMLineIndex,
+        });
       }
     } catch (error) {
       this.#log.warn({ err: (error as Error).message }, "could not apply a message from the viewer");
@@ -175,14 +196,20 @@ export class ProducerSession extends EventEmitter<ProducerSessionEvents> {
     clearTimeout(this.#disconnectedTimer);
     if (state === "connected") {
       this.connectedAt = performance.now();
-      this.#log.info({ consumerId: this.consumerId, ms: Math.round(this.connectedAt - this.createdAt) }, "viewer connected");
+      this.#log.info(
+        { consumerId: this.consumerId, ms: Math.round(this.connectedAt - this.createdAt) },
+        "viewer connected",
+      );
       // The shared encoder is mid-GOP: a keyframe now gives this viewer a picture at once.
       this.#options.video?.requestKeyframe("viewer connected");
       this.emit("connected");
     } else if (state === "failed") {
       this.close("failed");
     } else if (state === "disconnected") {
-      this.#disconnectedTimer = setTimeout(() => this.close("failed"), this.#options.disconnectedTimeoutMs ?? 10_000);
+      this.#disconnectedTimer = setTimeout(
+        () => this.close("failed"),
+        this.#options.disconnectedTimeoutMs ?? 10_000,
+      );
     } else if (state === "closed") {
       this.close("failed");
     }

@@ -114,13 +114,21 @@ export class SignallingClient extends EventEmitter<SignallingClientEvents> {
       this.#log.debug({ message: text }, "signalling receive");
       const parsed = parseServerMessage(text);
       if (!parsed.ok) {
-        this.#log.warn({ reason: parsed.reason }, "ignored an unparseable message from the signalling server");
+        this.#log.warn(
+          { reason: parsed.reason },
+          "ignored an unparseable message from the signalling server",
+        );
         return;
       }
       if (parsed.message.type === "welcome") {
         this.#peerId = parsed.message.peerId;
-        if (this.#retryCount > 0) this.#log.info({ peerId: this.#peerId }, "reconnected to the signalling server");
-        else this.#log.info({ peerId: this.#peerId, url: this.#options.url }, "connected to the signalling server");
+        if (this.#retryCount > 0)
+          this.#log.info({ peerId: this.#peerId }, "reconnected to the signalling server");
+        else
+          this.#log.info(
+            { peerId: this.#peerId, url: this.#options.url },
+            "connected to the signalling server",
+          );
         this.#retryCount = 0;
         this.emit("welcome", this.#peerId);
         return;
@@ -136,9 +144,13 @@ export class SignallingClient extends EventEmitter<SignallingClientEvents> {
       if (wasConnected || this.#retryCount === 0) this.#lostAt = Date.now();
       const reason = code === 1006 || code === 1005 ? failure : `${failure} (${code})`;
       if (wasConnected) this.#log.warn({ reason }, "lost the signalling server");
-      else if (this.#retryCount === 1) this.#log.warn({ reason, url: this.#options.url }, "cannot reach the signalling server; retrying");
+      else if (this.#retryCount === 1)
+        this.#log.warn({ reason, url: this.#options.url }, "cannot reach the signalling server; retrying");
       this.emit("disconnected", reason);
-      const delay = this.#policy.nextRetryDelayInMs({ retryCount: this.#retryCount, elapsedMs: Date.now() - this.#lostAt });
+      const delay = this.#policy.nextRetryDelayInMs({
+        retryCount: this.#retryCount,
+        elapsedMs: Date.now() - this.#lostAt,
+      });
       if (delay === null) {
         this.#log.error({ reason }, "gave up reconnecting to the signalling server");
         return;

@@ -78,7 +78,8 @@ export class TestPattern {
   #dropped = 0;
 
   constructor(options: TestPatternOptions) {
-    if (options.width % 2 || options.height % 2) throw new Error("the test pattern needs an even width and height");
+    if (options.width % 2 || options.height % 2)
+      throw new Error("the test pattern needs an even width and height");
     this.#width = options.width;
     this.#height = options.height;
     this.#frameMs = 1000 / options.framerate;
@@ -148,10 +149,19 @@ export class TestPattern {
     const bandY = y0 - block / 2;
     const bandWidth = (columns + 1) * block;
     const bandHeight = (rows + 1) * block;
-    for (let y = bandY; y < bandY + bandHeight && y < height; y++) frame.fill(128, y * width + bandX, y * width + bandX + bandWidth);
+    for (let y = bandY; y < bandY + bandHeight && y < height; y++)
+      frame.fill(128, y * width + bandX, y * width + bandX + bandWidth);
     for (let y = bandY >> 1; y < (bandY + bandHeight) >> 1; y++) {
-      frame.fill(128, uStart + y * chromaWidth + (bandX >> 1), uStart + y * chromaWidth + ((bandX + bandWidth) >> 1));
-      frame.fill(128, vStart + y * chromaWidth + (bandX >> 1), vStart + y * chromaWidth + ((bandX + bandWidth) >> 1));
+      frame.fill(
+        128,
+        uStart + y * chromaWidth + (bandX >> 1),
+        uStart + y * chromaWidth + ((bandX + bandWidth) >> 1),
+      );
+      frame.fill(
+        128,
+        vStart + y * chromaWidth + (bandX >> 1),
+        vStart + y * chromaWidth + ((bandX + bandWidth) >> 1),
+      );
     }
     for (let i = 0; i < bits.length; i++) {
       const bx = x0 + (i % columns) * block;

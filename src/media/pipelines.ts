@@ -107,7 +107,17 @@ function videoSourceTokens(source: VideoSource, s: VideoSettings): string[] {
         ...scaled,
       ];
     case "image":
-      return ["filesrc", `location=${source.path}`, "!", "decodebin", "!", "imagefreeze", "is-live=true", "!", ...scaled];
+      return [
+        "filesrc",
+        `location=${source.path}`,
+        "!",
+        "decodebin",
+        "!",
+        "imagefreeze",
+        "is-live=true",
+        "!",
+        ...scaled,
+      ];
     case "none":
       throw new Error("no pipeline for video source none");
   }
@@ -225,7 +235,16 @@ function audioSourceTokens(source: AudioSource): string[] {
   switch (source.kind) {
     case "test":
       // 960 samples = 20 ms: one buffer per Opus frame, or NetEq grows (study, "Pitfall").
-      return ["audiotestsrc", "is-live=true", "wave=sine", "freq=440", "volume=0.4", "samplesperbuffer=960", "!", ...raw];
+      return [
+        "audiotestsrc",
+        "is-live=true",
+        "wave=sine",
+        "freq=440",
+        "volume=0.4",
+        "samplesperbuffer=960",
+        "!",
+        ...raw,
+      ];
     case "mic": {
       const element = source.backend === "pulse" ? "pulsesrc" : "alsasrc";
       return [
@@ -238,7 +257,18 @@ function audioSourceTokens(source: AudioSource): string[] {
       ];
     }
     case "file":
-      return ["filesrc", `location=${source.path}`, "!", "decodebin", "caps=audio/x-raw", "expose-all-streams=false", "!", "queue", "!", ...raw];
+      return [
+        "filesrc",
+        `location=${source.path}`,
+        "!",
+        "decodebin",
+        "caps=audio/x-raw",
+        "expose-all-streams=false",
+        "!",
+        "queue",
+        "!",
+        ...raw,
+      ];
     case "tts":
       return ["espeak", `text=${source.text}`, "!", ...raw];
     case "none":

@@ -83,7 +83,8 @@ export function parseAudioSource(spec: string): AudioSource {
       if (!argument) throw new SourceError(`audio source ${spec}: give a path, e.g. file:/path/to/file`);
       return { kind, path: argument };
     case "tts":
-      if (!argument?.trim()) throw new SourceError(`audio source ${spec}: give the text to speak, e.g. "tts:Hello"`);
+      if (!argument?.trim())
+        throw new SourceError(`audio source ${spec}: give the text to speak, e.g. "tts:Hello"`);
       return { kind, text: argument };
     default:
       throw new SourceError(`unknown audio source "${spec}"\n${AUDIO_SOURCE_HELP}`);
@@ -133,11 +134,14 @@ export function checkVideoSource(source: VideoSource): void {
   const what = `video source ${describeVideoSource(source)}`;
   switch (source.kind) {
     case "camera":
-      if (!existsSync(source.device)) throw new SourceError(`${what}: camera ${source.device} does not exist`);
+      if (!existsSync(source.device))
+        throw new SourceError(`${what}: camera ${source.device} does not exist`);
       try {
         accessSync(source.device, constants.R_OK | constants.W_OK);
       } catch {
-        throw new SourceError(`${what}: no permission to open ${source.device} (is this user in the "video" group?)`);
+        throw new SourceError(
+          `${what}: no permission to open ${source.device} (is this user in the "video" group?)`,
+        );
       }
       return;
     case "file":

@@ -14,7 +14,11 @@ export function loopbackFlags(): string[] {
 }
 
 /** Starts `device-rtc device` against `signalling` and waits until it has registered. */
-export async function startDevice(signalling: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<Child> {
+export async function startDevice(
+  signalling: string,
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+): Promise<Child> {
   const device = startCli(["device", "--server", signalling, ...loopbackFlags(), ...args], env);
   await device.waitFor(/registered as producer/, 30_000);
   return device;
@@ -32,7 +36,10 @@ export interface Stage {
 /** A signalling server, a static server for the test page and a browser; all closed after the test. */
 export async function stage(): Promise<Stage> {
   const { url: signalling, server } = await startServer();
-  const origin = await serveStatic({ "/": { file: PAGE }, "/gstwebrtc-api.js": { file: GSTWEBRTC_API_BUNDLE } });
+  const origin = await serveStatic({
+    "/": { file: PAGE },
+    "/gstwebrtc-api.js": { file: GSTWEBRTC_API_BUNDLE },
+  });
   const browser = await launchBrowser();
   const pageUrl = `${origin}/?signalling=${encodeURIComponent(signalling)}`;
   return {
@@ -63,8 +70,19 @@ export interface Inbound {
 }
 
 /** Consumes the producer called `producerName` in `page`; resolves with the first stats showing a decoded frame. */
-export async function consumeProducer(page: Page, producerName: string, log: string[], options: { offer?: boolean } = {}): Promise<Inbound> {
-  const id = await waitInPage<string>(page, `t.findProducer(${JSON.stringify(producerName)})`, `producer ${producerName} listed`, 15_000, log);
+export async function consumeProducer(
+  page: Page,
+  producerName: string,
+  log: string[],
+  options: { offer?: boolean } = {},
+): Promise<Inbound> {
+  const id = await waitInPage<string>(
+    page,
+    `t.findProducer(${JSON.stringify(producerName)})`,
+    `producer ${producerName} listed`,
+    15_000,
+    log,
+  );
   await page.evaluate(`t.consume(${JSON.stringify(id)}, ${options.offer ? "true" : "false"})`);
   return waitInPage<Inbound>(
     page,

@@ -4,6 +4,7 @@
  * chromium outlives a test.
  */
 import { type ChildProcess, spawn } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
 import { onCleanup } from "./cleanup.ts";
 
 export interface Child {
@@ -106,4 +107,46 @@ export function startChild(command: string, args: string[], env: NodeJS.ProcessE
   };
   onCleanup(() => handle.stop());
   return handle;
+}
+
+/** Every live descendant of `pid` (from /proc), with its command line. */
+export function descendants(pid: number): Array<{ pid: number; command: string }> {
+  const parents = new Map<number, number>();
+  const commands = new Map<number, string>();
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      if (fields[0] === "Z") continue;
+      parents.set(Number(entry), Number(fields[1]));
+      commands.set(
+        Number(entry),
+        readFileSync(`/proc/${entry}/cmdline`, "utf8").replaceAll("\0", " ").trim(),
+      );
+    } catch {
+      // exited meanwhile
+    }
+  }
+  const found: Array<{ pid: number; command: string }> = [];
+  const walk = (parent: number) => {
+    for (const [child, ppid] of parents) {
+      if (ppid === parent) {
+        found.push({ pid: child, command: commands.get(child) ?? "" });
+        walk(child);
+      }
+    }
+  };
+  walk(pid);
+  return found;
+}
+
+/** Whether a process is still alive (not a zombie). */
+export function alive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z";
+  } catch {
+    return false;
+  }
 }

@@ -146,7 +146,8 @@ export function checkVideoSource(source: VideoSource): void {
       return;
     case "file":
     case "image":
-      return readableFile(source.path, what);
+      readableFile(source.path, what);
+      return;
   }
 }
 

@@ -3,8 +3,10 @@
  * (`fdsrc fd=0 ! rawvideoparse`). Each frame carries the wall-clock time at which it was drawn, burnt in
  * as two rows of black and white blocks that a page can read back from a canvas — so the time from
  * "glass" (here) to glass (the browser's screen) can be measured on one machine. Behind them, colour
- * bars scroll sideways so the picture visibly moves; the encoder pipeline adds a readable clock.
+ * bars scroll sideways and a box of noise bounces around, so the picture visibly moves and the encoder
+ * has real work to do; the encoder pipeline adds a readable clock.
  */
+import { randomFillSync } from "node:crypto";
 import type { Logger } from "../common/logger.ts";
 import type { GstProcess } from "./GstProcess.ts";
 
@@ -51,6 +53,15 @@ const BARS: Array<[number, number, number]> = [
 /** Scroll speed, pixels per frame. */
 const SPEED = 4;
 const WHITE = 235;
+/** Width of the noise box, pixels. */
+const BOX = 192;
+
+/** A position moving back and forth over [0, span]. */
+function bounce(step: number, span: number): number {
+  if (span <= 0) return 0;
+  const phase = step % (2 * span);
+  return phase <= span ? phase : 2 * span - phase;
+}
 const BLACK = 16;
 
 export interface TestPatternOptions {
@@ -76,6 +87,8 @@ export class TestPattern {
   #process: GstProcess | undefined;
   #blockedOn: NodeJS.WritableStream | undefined;
   #dropped = 0;
+  /** Three frames: one being drawn, up to two being written. */
+  readonly #freeBuffers: Buffer[];
 
   constructor(options: TestPatternOptions) {
     if (options.width % 2 || options.height % 2)
@@ -98,6 +111,7 @@ export class TestPattern {
     this.#rowY = row(0, 1);
     this.#rowU = row(1, 2);
     this.#rowV = row(2, 2);
+    this.#freeBuffers = Array.from({ length: 3 }, () => Buffer.alloc(this.frameSize));
   }
 
   get layout(): ClockBlockLayout {
@@ -127,11 +141,10 @@ export class TestPattern {
     this.#process = undefined;
   }
 
-  /** Draws one frame stamped with `timeMs`. */
-  draw(timeMs: number, frameNumber: number): Buffer {
+  /** Draws one frame stamped with `timeMs`, into `frame` if given. */
+  draw(timeMs: number, frameNumber: number, frame: Buffer = Buffer.allocUnsafe(this.frameSize)): Buffer {
     const width = this.#width;
     const height = this.#height;
-    const frame = Buffer.allocUnsafe(this.frameSize);
     const offset = (frameNumber * SPEED) % width;
     for (let y = 0; y < height; y++) this.#rowY.copy(frame, y * width, offset, offset + width);
     const chromaWidth = width / 2;
@@ -142,6 +155,12 @@ export class TestPattern {
       this.#rowU.copy(frame, uStart + y * chromaWidth, chromaOffset, chromaOffset + chromaWidth);
       this.#rowV.copy(frame, vStart + y * chromaWidth, chromaOffset, chromaOffset + chromaWidth);
     }
+    // A box of noise bouncing around: detail the encoder must spend its bitrate on, like a real scene.
+    const boxWidth = Math.min(BOX, width - 2) & ~1;
+    const boxHeight = Math.min(BOX * 0.75, height - 2) & ~1;
+    const boxX = bounce(frameNumber * 3, width - boxWidth) & ~1;
+    const boxY = bounce(frameNumber * 2, height - boxHeight) & ~1;
+    for (let y = boxY; y < boxY + boxHeight; y++) randomFillSync(frame, y * width + boxX, boxWidth);
     // The clock blocks, on a grey band one block wider all round.
     const { block, x: x0, y: y0, columns, rows } = this.#layout;
     const bits = clockBits(timeMs);
@@ -183,8 +202,12 @@ export class TestPattern {
     this.#frame++;
     // A restarted process has a new stdin: whatever the old one was waiting for no longer matters.
     if (this.#blockedOn !== stdin) this.#blockedOn = undefined;
-    if (stdin && !this.#blockedOn) {
-      const ok = stdin.write(this.draw(Date.now(), this.#frame));
+    const buffer = this.#freeBuffers.pop();
+    if (stdin && !this.#blockedOn && buffer) {
+      // Frame buffers are reused once written out, rather than allocating 460 kB thirty times a second.
+      const ok = stdin.write(this.draw(Date.now(), this.#frame, buffer), () =>
+        this.#freeBuffers.push(buffer),
+      );
       if (!ok) {
         // The encoder is behind: skip frames until it drains rather than queue latency.
         this.#blockedOn = stdin;
@@ -193,6 +216,7 @@ export class TestPattern {
         });
       }
     } else {
+      if (buffer) this.#freeBuffers.push(buffer);
       this.#dropped++;
     }
     // After a long stall (machine suspended, debugger), restart the schedule instead of bursting.

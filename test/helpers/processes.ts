@@ -23,9 +23,9 @@ export interface Child {
 
 export const DEVICE_RTC_BIN = new URL("../../bin/device-rtc.js", import.meta.url).pathname;
 
-/** Runs `device-rtc …` as a child. */
+/** Runs `device-rtc …` as a child, the way `npx device-rtc` does (the file's shebang picks node's flags). */
 export function startCli(args: string[], env: NodeJS.ProcessEnv = {}): Child {
-  return startChild(process.execPath, [DEVICE_RTC_BIN, ...args], env);
+  return startChild(DEVICE_RTC_BIN, args, env);
 }
 
 export function startChild(command: string, args: string[], env: NodeJS.ProcessEnv = {}): Child {

@@ -1,0 +1,346 @@
+/**
+ * Device benchmark: time to first frame, glass-to-glass latency, and CPU/memory against viewer count.
+ *
+ *   npm run bench:device -- [--joins 20] [--latency-seconds 60] [--cpu-seconds 20] [--levels 1,3,5,10]
+ *                           [--codecs vp8,h264] [--only ttff,latency,cpu] [--json FILE]
+ *
+ * Runs inside a loopback-only network namespace (npm script). Everything is real: our signalling
+ * server, `device-rtc device` with the test source, Chromium with gstwebrtc-api for the first two,
+ * and a separate process of werift viewers for the CPU table (ten Chromium tabs decoding video would
+ * take both cores and measure Chromium, not the device).
+ *
+ * - First frame: from the page's startSession to its first presented frame (requestVideoFrameCallback),
+ *   over `--joins` joins in a row. Target p50 ≤ 400 ms.
+ * - Glass-to-glass: the test pattern burns Date.now() into each frame as binary blocks when Node draws
+ *   it; the page reads them from a canvas at each presented frame and subtracts from the frame's
+ *   expected display time. Same machine, same clock. Target p50 ≤ 60 ms, p95 ≤ 120 ms.
+ * - CPU of the device (node + its gst-launch-1.0 children, % of one core) and node's RSS with N
+ *   viewers, over `--cpu-seconds`. Targets: 10 viewers ≤ 2.0× the CPU of 1; RSS ≤ 150 MB at 10.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { chromium, type Page } from "playwright-core";
+import { clockBlockLayout } from "../../src/media/TestPattern.ts";
+import { SignallingServer } from "../../src/signalling/SignallingServer.ts";
+
+const { values: args } = parseArgs({
+  options: {
+    joins: { type: "string", default: "20" },
+    "latency-seconds": { type: "string", default: "60" },
+    "cpu-seconds": { type: "string", default: "20" },
+    levels: { type: "string", default: "1,3,5,10" },
+    codecs: { type: "string", default: "vp8,h264" },
+    only: { type: "string", default: "ttff,latency,cpu" },
+    json: { type: "string" },
+  },
+});
+const JOINS = Number(args.joins);
+const LATENCY_SECONDS = Number(args["latency-seconds"]);
+const CPU_SECONDS = Number(args["cpu-seconds"]);
+const LEVELS = (args.levels ?? "").split(",").map(Number);
+const CODECS = (args.codecs ?? "").split(",") as Array<"vp8" | "h264">;
+const ONLY = new Set((args.only ?? "").split(","));
+const ROOT = new URL("../../", import.meta.url).pathname;
+const WIDTH = 640;
+const HEIGHT = 480;
+
+// ---- helpers ----
+
+function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number;
+}
+const fmt = (n: number, digits = 0) => (Number.isFinite(n) ? n.toFixed(digits) : "–");
+
+function waitForLine(child: ChildProcess, pattern: RegExp, timeoutMs = 30_000): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let output = "";
+    const timer = setTimeout(
+      () => reject(new Error(`timed out waiting for ${pattern}:\n${output}`)),
+      timeoutMs,
+    );
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      if (pattern.test(output)) {
+        clearTimeout(timer);
+        child.stdout?.off("data", onData);
+        child.stderr?.off("data", onData);
+        resolve();
+      }
+    };
+    child.stdout?.on("data", onData);
+    child.stderr?.on("data", onData);
+  });
+}
+
+function stop(child: ChildProcess): Promise<void> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
+    child.once("exit", () => resolve());
+    child.kill("SIGTERM");
+    setTimeout(() => child.kill("SIGKILL"), 4000).unref();
+  });
+}
+
+/** CPU seconds (user + system) of a process and all its descendants. */
+function treeCpuSeconds(root: number): number {
+  const stats = new Map<number, { ppid: number; cpu: number }>();
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const text = readFileSync(`/proc/${entry}/stat`, "utf8");
+      const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
+      stats.set(Number(entry), {
+        ppid: Number(fields[1]),
+        cpu: (Number(fields[11]) + Number(fields[12])) / 100,
+      });
+    } catch {}
+  }
+  let total = 0;
+  const walk = (pid: number) => {
+    total += stats.get(pid)?.cpu ?? 0;
+    for (const [child, { ppid }] of stats) if (ppid === pid) walk(child);
+  };
+  walk(root);
+  return total;
+}
+
+function rssMb(pid: number): number {
+  const match = readFileSync(`/proc/${pid}/status`, "utf8").match(/VmRSS:\s+(\d+) kB/);
+  return Number(match?.[1] ?? 0) / 1024;
+}
+
+// ---- the stage ----
+
+const signalling = await SignallingServer.listen({ host: "127.0.0.1", port: 0 });
+const signallingUrl = `ws://127.0.0.1:${signalling.address?.port}`;
+const files: Record<string, string> = {
+  "/": join(ROOT, "bench/device/page.html"),
+  "/gstwebrtc-api.js": join(ROOT, "node_modules/gstwebrtc-api/dist/gstwebrtc-api-3.0.0.min.js"),
+};
+const http = createServer((request, response) => {
+  const file = files[new URL(request.url ?? "/", "http://x").pathname];
+  if (!file) return void response.writeHead(404).end();
+  response
+    .writeHead(200, { "content-type": file.endsWith(".js") ? "text/javascript" : "text/html" })
+    .end(readFileSync(file));
+});
+await new Promise<void>((resolve) => http.listen(0, "127.0.0.1", resolve));
+const pageUrl = `http://127.0.0.1:${(http.address() as AddressInfo).port}/?signalling=${encodeURIComponent(signallingUrl)}`;
+
+function startDevice(codec: string, name: string): ChildProcess {
+  return spawn(
+    join(ROOT, "bin/device-rtc.js"),
+    [
+      "device",
+      "--server",
+      signallingUrl,
+      "--name",
+      name,
+      "--video",
+      "test",
+      "--audio",
+      "test",
+      "--codec",
+      codec,
+      "--width",
+      String(WIDTH),
+      "--height",
+      String(HEIGHT),
+      "--framerate",
+      "30",
+    ],
+    { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, LOG_LEVEL: "info" } },
+  );
+}
+
+const profile = mkdtempSync(join(tmpdir(), "device-rtc-bench-"));
+const browser =
+  ONLY.has("ttff") || ONLY.has("latency")
+    ? await chromium.launchPersistentContext(profile, {
+        executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
+        headless: true,
+        args: [
+          "--disable-gpu",
+          "--disable-quic",
+          "--no-first-run",
+          "--disable-background-networking",
+          "--disable-component-update",
+          "--disable-sync",
+          "--disable-features=WebRtcHideLocalIpsWithMdns",
+          "--use-fake-device-for-media-stream",
+          "--use-fake-ui-for-media-stream",
+          "--allow-loopback-in-peer-connection",
+          "--autoplay-policy=no-user-gesture-required",
+        ],
+      })
+    : undefined;
+
+async function openPage(): Promise<Page> {
+  if (!browser) throw new Error("no browser");
+  const page = await browser.newPage();
+  await page.goto(pageUrl);
+  await page.evaluate("bench.ready()");
+  return page;
+}
+
+async function producerId(page: Page, name: string): Promise<string> {
+  for (let i = 0; i < 100; i++) {
+    const id = (await page.evaluate(`bench.producer(${JSON.stringify(name)})`)) as string | null;
+    if (id) return id;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`producer ${name} not listed`);
+}
+
+interface Report {
+  ttff: Record<string, { p50: number; p95: number; samples: number[] }>;
+  latency: Record<string, { p50: number; p95: number; frames: number; unreadable: number }>;
+  cpu: Record<
+    string,
+    Array<{ viewers: number; cpuPercent: number; nodeRssMb: number; videoKbpsPerViewer: number }>
+  >;
+}
+const report: Report = { ttff: {}, latency: {}, cpu: {} };
+
+for (const codec of CODECS) {
+  const name = `bench-${codec}`;
+  const device = startDevice(codec, name);
+  await waitForLine(device, /registered as producer/);
+
+  if (ONLY.has("ttff")) {
+    const page = await openPage();
+    const id = await producerId(page, name);
+    const samples: number[] = [];
+    for (let i = 0; i < JOINS; i++) {
+      samples.push((await page.evaluate(`bench.join(${JSON.stringify(id)})`)) as number);
+      await page.evaluate("bench.leave()");
+      await new Promise((resolve) => setTimeout(resolve, 300));
+    }
+    report.ttff[codec] = { p50: percentile(samples, 50), p95: percentile(samples, 95), samples };
+    await page.close();
+  }
+
+  if (ONLY.has("latency")) {
+    const page = await openPage();
+    const id = await producerId(page, name);
+    await page.evaluate(`bench.join(${JSON.stringify(id)})`);
+    // Let Chrome's bandwidth estimate and jitter buffer settle before measuring.
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    const result = (await page.evaluate(
+      `bench.latency(${JSON.stringify(clockBlockLayout(WIDTH))}, ${LATENCY_SECONDS})`,
+    )) as { samples: number[]; unreadable: number };
+    report.latency[codec] = {
+      p50: percentile(result.samples, 50),
+      p95: percentile(result.samples, 95),
+      frames: result.samples.length,
+      unreadable: result.unreadable,
+    };
+    await page.close();
+  }
+
+  if (ONLY.has("cpu")) {
+    report.cpu[codec] = [];
+    for (const viewers of LEVELS) {
+      const farm = spawn(
+        process.execPath,
+        [
+          "--import",
+          "tsx",
+          join(ROOT, "bench/device/viewers.ts"),
+          "--server",
+          signallingUrl,
+          "--name",
+          name,
+          "--count",
+          String(viewers),
+        ],
+        {
+          stdio: ["ignore", "pipe", "pipe"],
+        },
+      );
+      let videoBytes = 0;
+      farm.stdout?.on("data", (chunk: Buffer) => {
+        const match = [...chunk.toString().matchAll(/videoBytes (\d+)/g)].at(-1);
+        if (match) videoBytes = Number(match[1]);
+      });
+      await waitForLine(farm, new RegExp(`receiving ${viewers}`), 60_000);
+      await new Promise((resolve) => setTimeout(resolve, 2000));
+      const before = treeCpuSeconds(device.pid ?? 0);
+      const bytesBefore = videoBytes;
+      const start = performance.now();
+      await new Promise((resolve) => setTimeout(resolve, CPU_SECONDS * 1000));
+      const cpu = treeCpuSeconds(device.pid ?? 0) - before;
+      const elapsed = (performance.now() - start) / 1000;
+      report.cpu[codec].push({
+        viewers,
+        cpuPercent: (cpu / elapsed) * 100,
+        nodeRssMb: rssMb(device.pid ?? 0),
+        videoKbpsPerViewer: ((videoBytes - bytesBefore) * 8) / 1000 / elapsed / viewers,
+      });
+      await stop(farm);
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+    }
+  }
+  await stop(device);
+}
+
+await browser?.close();
+rmSync(profile, { recursive: true, force: true });
+await signalling.close();
+http.close();
+
+const lines: string[] = [
+  `Device benchmark — ${new Date().toISOString()}, ${WIDTH}x${HEIGHT}@30, test source, node ${process.version}`,
+  "",
+];
+if (Object.keys(report.ttff).length) {
+  lines.push(
+    `First decoded frame after startSession (${JOINS} joins)`,
+    "",
+    "| codec | p50 (ms) | p95 (ms) | min | max |",
+    "|---|---|---|---|---|",
+  );
+  for (const [codec, r] of Object.entries(report.ttff)) {
+    lines.push(
+      `| ${codec} | ${fmt(r.p50)} | ${fmt(r.p95)} | ${fmt(Math.min(...r.samples))} | ${fmt(Math.max(...r.samples))} |`,
+    );
+  }
+  lines.push("");
+}
+if (Object.keys(report.latency).length) {
+  lines.push(
+    `Glass-to-glass latency (${LATENCY_SECONDS} s)`,
+    "",
+    "| codec | p50 (ms) | p95 (ms) | frames read | unreadable |",
+    "|---|---|---|---|---|",
+  );
+  for (const [codec, r] of Object.entries(report.latency)) {
+    lines.push(`| ${codec} | ${fmt(r.p50, 1)} | ${fmt(r.p95, 1)} | ${r.frames} | ${r.unreadable} |`);
+  }
+  lines.push("");
+}
+if (Object.keys(report.cpu).length) {
+  lines.push(
+    `Device CPU (node + gst-launch-1.0 children, % of one core, ${CPU_SECONDS} s) and node RSS`,
+    "",
+    "| codec | viewers | CPU % | × 1 viewer | node RSS (MB) | video kbit/s per viewer |",
+    "|---|---|---|---|---|---|",
+  );
+  for (const [codec, rows] of Object.entries(report.cpu)) {
+    const base = rows[0]?.cpuPercent ?? Number.NaN;
+    for (const row of rows)
+      lines.push(
+        `| ${codec} | ${row.viewers} | ${fmt(row.cpuPercent, 1)} | ${fmt(row.cpuPercent / base, 2)} | ${fmt(row.nodeRssMb)} | ${fmt(row.videoKbpsPerViewer)} |`,
+      );
+  }
+}
+process.stdout.write(`${lines.join("\n")}\n`);
+if (args.json) writeFileSync(args.json, JSON.stringify(report, null, 2));
+process.exit(0);

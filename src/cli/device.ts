@@ -1,10 +1,12 @@
 /** `device-rtc device`: the device agent, connected to a separate signalling server. */
 import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
+import { resolve } from "node:path";
 import { Command, Option } from "commander";
 import { createLogger } from "../common/logger.ts";
 import { Device, type DeviceOptions } from "../device/Device.ts";
 import type { VideoSettings } from "../media/pipelines.ts";
+import { parseSpeakerSink, SPEAKER_HELP } from "../media/SpeakerMixer.ts";
 import {
   AUDIO_SOURCE_HELP,
   defaultAudioSource,
@@ -29,6 +31,13 @@ export interface DeviceFlags {
   fallback?: "test";
   loopbackOnly: boolean;
   ca?: string;
+  incomingAudio: "speaker" | "record" | "discard";
+  incomingVideo: string;
+  speaker?: string;
+  maxTalkers: number;
+  echoCancel: boolean;
+  recordDir: string;
+  consume?: string;
 }
 
 /** The media and network options shared by `device` and `serve`. */
@@ -60,7 +69,22 @@ export function addDeviceOptions(command: Command): Command {
       ]),
     )
     .option("--loopback-only", "use 127.0.0.1 only for media (viewers on this machine; tests)", false)
-    .addHelpText("after", `\n${VIDEO_SOURCE_HELP}\n\n${AUDIO_SOURCE_HELP}`);
+    .addOption(
+      new Option("--incoming-audio <MODE>", "what to do with browsers' microphones")
+        .choices(["speaker", "record", "discard"])
+        .default("speaker"),
+    )
+    .option(
+      "--incoming-video <MODES>",
+      "what to do with browsers' cameras: discard, record, echo, or record,echo",
+      "discard",
+    )
+    .option("--speaker <DEVICE>", "where browsers' voices play (see below); default: the system's output")
+    .option("--max-talkers <N>", "browsers whose voices are mixed at once", integerOption(1, 16), 4)
+    .option("--no-echo-cancel", "do not cancel the speaker's echo in the microphone")
+    .option("--record-dir <DIR>", "where recordings go", "./recordings")
+    .option("--consume <NAME>", "also receive every producer with this name (e.g. a webrtcsink pipeline)")
+    .addHelpText("after", `\n${VIDEO_SOURCE_HELP}\n\n${AUDIO_SOURCE_HELP}\n\n${SPEAKER_HELP}`);
 }
 
 export function deviceCommand(): Command {
@@ -110,7 +134,22 @@ export function deviceOptionsFrom(
       throw new UsageError(`cannot read the CA certificate ${flags.ca}`);
     }
   }
+  const videoModes = new Set(flags.incomingVideo.split(",").map((mode) => mode.trim()));
+  videoModes.delete("discard");
+  for (const mode of videoModes) {
+    if (mode !== "record" && mode !== "echo") {
+      throw new UsageError(
+        `--incoming-video: unknown mode "${mode}" (discard, record, echo, or record,echo)`,
+      );
+    }
+  }
   return {
+    incoming: { audio: flags.incomingAudio, video: videoModes as Set<"record" | "echo"> },
+    speaker: parseSpeakerSink(flags.speaker),
+    maxTalkers: flags.maxTalkers,
+    echoCancel: flags.echoCancel,
+    recordDirectory: resolve(flags.recordDir),
+    consume: flags.consume,
     name: flags.name,
     video: flags.video ? parseVideoSource(flags.video) : defaultVideoSource(),
     audio: flags.audio ? parseAudioSource(flags.audio) : defaultAudioSource(),

@@ -1,11 +1,12 @@
 /**
  * The device agent: opens its outgoing streams (one encoder each, shared by every viewer) and serves
- * them as a producer peer on a signalling server. The composition root of `device-rtc device` and of
- * the device half of `device-rtc serve`.
+ * them as a producer peer; receives browsers as a passive consumer peer (speaker, recordings, echoes).
+ * The composition root of `device-rtc device` and of the device half of `device-rtc serve`.
  */
 import type { Logger } from "../common/logger.ts";
 import { MediaStartError, OutgoingStream } from "../media/OutgoingStream.ts";
 import { audioPipeline, type VideoSettings, videoPipeline } from "../media/pipelines.ts";
+import { ECHO_PROBE, SpeakerMixer, type SpeakerSink } from "../media/SpeakerMixer.ts";
 import {
   type AudioSource,
   checkAudioSource,
@@ -17,10 +18,22 @@ import {
 } from "../media/sources.ts";
 import { TestPattern } from "../media/TestPattern.ts";
 import { DeviceProducer } from "./DeviceProducer.ts";
+import { DeviceReceiver, type IncomingModes } from "./DeviceReceiver.ts";
 import { SignallingClient } from "./SignallingClient.ts";
 import type { IceSettings } from "./webrtc.ts";
 
 export interface DeviceOptions {
+  /** What to do with what browsers send. */
+  incoming: IncomingModes;
+  /** Where browsers' voices are played (incoming audio "speaker"). */
+  speaker: SpeakerSink;
+  /** How many browsers can talk at once. */
+  maxTalkers: number;
+  /** Cancel the speaker's echo in the microphone (when both are in use). */
+  echoCancel: boolean;
+  recordDirectory: string;
+  /** Actively consume producers of this name. */
+  consume?: string | undefined;
   /** ws:// or wss:// URL of the signalling server. */
   server: string;
   /** The producer's meta name, shown to viewers. */
@@ -42,7 +55,9 @@ const TTS_PAUSE_MS = 1500;
 export class Device {
   readonly video: OutgoingStream | undefined;
   readonly audio: OutgoingStream | undefined;
+  readonly speaker: SpeakerMixer | undefined;
   readonly producer: DeviceProducer;
+  readonly receiver: DeviceReceiver;
   readonly #log: Logger;
   #closed = false;
 
@@ -50,22 +65,33 @@ export class Device {
     options: DeviceOptions,
     video: OutgoingStream | undefined,
     audio: OutgoingStream | undefined,
+    speaker: SpeakerMixer | undefined,
   ) {
     this.video = video;
     this.audio = audio;
+    this.speaker = speaker;
     this.#log = options.logger;
-    const client = new SignallingClient({
-      url: options.server,
-      logger: options.logger.child({ peer: "producer" }),
-      ca: options.ca,
-    });
+    const client = (peer: string) =>
+      new SignallingClient({ url: options.server, logger: options.logger.child({ peer }), ca: options.ca });
     this.producer = new DeviceProducer({
-      client,
+      client: client("producer"),
       meta: { name: options.name },
       video,
       videoCodec: options.videoSettings.codec,
       audio,
       ice: options.ice,
+      logger: options.logger,
+    });
+    this.receiver = new DeviceReceiver({
+      client: client("consumer"),
+      name: options.name,
+      modes: options.incoming,
+      speaker,
+      recordDirectory: options.recordDirectory,
+      echo: { settings: options.videoSettings, server: options.server, ca: options.ca },
+      ice: options.ice,
+      videoCodecs: options.videoSettings.codec === "h264" ? ["h264", "vp8"] : ["vp8", "h264"],
+      consume: options.consume ? { name: options.consume, watcher: client("watcher") } : undefined,
       logger: options.logger,
     });
   }
@@ -78,7 +104,21 @@ export class Device {
     const log = options.logger;
     let video: OutgoingStream | undefined;
     let audio: OutgoingStream | undefined;
+    let speaker: SpeakerMixer | undefined;
+    // Echo cancellation when the microphone streams while browsers talk: the speaker branch then runs
+    // inside the microphone's process (webrtcdsp needs its probe in the same pipeline).
+    const echoCancel =
+      options.echoCancel && options.incoming.audio === "speaker" && options.audio.kind === "mic";
+    let speakerEmbedded = false;
     try {
+      if (options.incoming.audio === "speaker") {
+        speaker = await SpeakerMixer.create({
+          sink: options.speaker,
+          slots: options.maxTalkers,
+          echoProbe: echoCancel,
+          logger: log,
+        });
+      }
       video = await openWithFallback(
         options.video,
         describeVideoSource,
@@ -90,22 +130,31 @@ export class Device {
       audio = await openWithFallback(
         options.audio,
         describeAudioSource,
-        (source) => openAudio(source, options),
+        (source) => {
+          const aec = echoCancel && speaker && source.kind === "mic" ? speaker : undefined;
+          speakerEmbedded = aec !== undefined;
+          return openAudio(source, options, aec);
+        },
         options.fallbackToTest ? { kind: "test" } : undefined,
         "audio",
         log,
       );
+      if (speaker && !speakerEmbedded) speaker.start();
     } catch (error) {
-      await Promise.all([video?.close(), audio?.close()]);
+      await Promise.all([video?.close(), audio?.close(), speaker?.close()]);
       throw error;
     }
-    const device = new Device(options, video, audio);
+    const device = new Device(options, video, audio, speaker);
     device.producer.start();
+    device.receiver.start();
     log.info(
       {
         name: options.name,
         video: video ? `${describeVideoSource(options.video)} ${options.videoSettings.codec}` : "none",
         audio: audio ? describeAudioSource(options.audio) : "none",
+        incomingAudio: options.incoming.audio,
+        incomingVideo: [...options.incoming.video].join(",") || "discard",
+        echoCancellation: speakerEmbedded,
       },
       "device started",
     );
@@ -116,8 +165,8 @@ export class Device {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    await this.producer.close();
-    await Promise.all([this.video?.close(), this.audio?.close()]);
+    await Promise.all([this.producer.close(), this.receiver.close()]);
+    await Promise.all([this.video?.close(), this.audio?.close(), this.speaker?.close()]);
     this.#log.info("device stopped");
   }
 }
@@ -168,15 +217,22 @@ function openVideo(source: VideoSource, options: DeviceOptions): Promise<Outgoin
   });
 }
 
-function openAudio(source: AudioSource, options: DeviceOptions): Promise<OutgoingStream | undefined> {
-  if (source.kind === "none") return Promise.resolve(undefined);
+function openAudio(
+  source: AudioSource,
+  options: DeviceOptions,
+  echoCancelWith?: SpeakerMixer,
+): Promise<OutgoingStream | undefined> {
+  if (source.kind === "none") {
+    return Promise.resolve(undefined);
+  }
   checkAudioSource(source);
+  const aec = echoCancelWith ? { speakerTokens: echoCancelWith.tokens(), probe: ECHO_PROBE } : undefined;
   return OutgoingStream.open({
     kind: "audio",
     clockRate: 48_000,
     logger: options.logger,
     restartOnEos: source.kind === "file" || source.kind === "tts",
     restartOnEosDelayMs: source.kind === "tts" ? TTS_PAUSE_MS : 0,
-    pipeline: (target) => audioPipeline(source, target),
+    pipeline: (target) => audioPipeline(source, target, aec),
   });
 }

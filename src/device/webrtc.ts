@@ -41,7 +41,14 @@ export function videoCodecParameters(codec: VideoCodec): RTCRtpCodecParameters {
       useH264({ payloadType: PAYLOAD_TYPES.h264 });
 }
 
-export function createPeerConnection(ice: IceSettings, video: VideoCodec | undefined): RTCPeerConnection {
+export function createPeerConnection(
+  ice: IceSettings,
+  video: VideoCodec | undefined,
+  codecs: { video: RTCRtpCodecParameters[]; audio: RTCRtpCodecParameters[] } = {
+    video: video ? [videoCodecParameters(video)] : [],
+    audio: [useOPUS({ payloadType: PAYLOAD_TYPES.opus })],
+  },
+): RTCPeerConnection {
   return new RTCPeerConnection({
     bundlePolicy: "max-bundle",
     iceServers: ice.iceServers.map(parseIceServer),
@@ -55,10 +62,7 @@ export function createPeerConnection(ice: IceSettings, video: VideoCodec | undef
           iceFilterCandidatePair: (pair) => pair.remoteCandidate.host === "127.0.0.1",
         }
       : {}),
-    codecs: {
-      video: video ? [videoCodecParameters(video)] : [],
-      audio: [useOPUS({ payloadType: PAYLOAD_TYPES.opus })],
-    },
+    codecs,
   });
 }
 

@@ -12,6 +12,7 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { EventEmitter } from "node:events";
+import { existsSync } from "node:fs";
 import { createInterface } from "node:readline";
 import type { Logger } from "../common/logger.ts";
 
@@ -33,6 +34,10 @@ export interface GstProcessOptions {
   env?: NodeJS.ProcessEnv;
   /** Give the process a stdin pipe (for `fdsrc fd=0`). Default: no stdin. */
   stdin?: boolean;
+  /** Extra gst-launch-1.0 flags (e.g. `-m` to print bus messages). */
+  flags?: string[];
+  /** Called with every line the process prints. */
+  onLine?: ((line: string) => void) | undefined;
 }
 
 interface GstProcessEvents {
@@ -41,6 +46,9 @@ interface GstProcessEvents {
   /** A process exited; `error` is its last ERROR line, if any. */
   exited: [code: number | null, signal: NodeJS.Signals | null, error: string | undefined];
 }
+
+/** util-linux's setpriv, when present (it is on Debian and Raspberry Pi OS). */
+const SETPRIV = ["/usr/bin/setpriv", "/bin/setpriv"].find((path) => existsSync(path));
 
 /** Backoff between restarts after failures: 250 ms doubling to 5 s; reset after 10 s of running. */
 const BACKOFF_FIRST_MS = 250;
@@ -83,9 +91,14 @@ export class GstProcess extends EventEmitter<GstProcessEvents> {
 
   start(): void {
     if (this.#closed || this.#child) return;
-    const args = ["-e", ...this.#options.pipeline()];
+    const args = ["-e", ...(this.#options.flags ?? []), ...this.#options.pipeline()];
     this.#log.debug({ args }, "spawning gst-launch-1.0");
-    const child = spawn("gst-launch-1.0", args, {
+    // setpriv --pdeathsig: if Node itself dies (even by SIGKILL), the kernel sends the child SIGINT,
+    // which -e turns into an EOS, so a recording is finalized and no gst-launch-1.0 is orphaned.
+    const [command, commandArgs] = SETPRIV
+      ? [SETPRIV, ["--pdeathsig", "INT", "--", "gst-launch-1.0", ...args]]
+      : ["gst-launch-1.0", args];
+    const child = spawn(command, commandArgs, {
       stdio: [this.#options.stdin ? "pipe" : "ignore", "pipe", "pipe"],
       env: { ...process.env, ...this.#options.env },
     });
@@ -93,6 +106,7 @@ export class GstProcess extends EventEmitter<GstProcessEvents> {
     const startedAt = Date.now();
     let lastError: string | undefined;
     const onLine = (line: string) => {
+      this.#options.onLine?.(line);
       if (/^ERROR|^WARNING: erroneous pipeline/.test(line)) {
         lastError = line.replace(/^ERROR: (from element [^:]+: )?/, "");
         this.#log.warn({ line }, "gstreamer error");

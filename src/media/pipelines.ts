@@ -7,6 +7,7 @@
  */
 import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
+import { decoderTokens, depayTokens } from "./incoming.ts";
 import type { AudioSource, VideoSource } from "./sources.ts";
 
 export type VideoCodec = "vp8" | "h264";
@@ -117,6 +118,34 @@ function videoSourceTokens(source: VideoSource, s: VideoSettings): string[] {
         "is-live=true",
         "!",
         ...scaled,
+      ];
+    case "rtp":
+      // The echo: the sender's picture, scaled (letterboxed) to the configured size, with its name
+      // and a running clock drawn on a shaded band at the top.
+      return [
+        ...depayTokens(source.port, source.codec, 50),
+        "!",
+        ...decoderTokens(source.codec),
+        "!",
+        "videoconvert",
+        "!",
+        "videoscale",
+        "!",
+        `video/x-raw,format=I420,width=${s.width},height=${s.height},pixel-aspect-ratio=1/1`,
+        "!",
+        "textoverlay",
+        `text=${source.label}`,
+        "valignment=top",
+        "halignment=left",
+        "font-desc=Sans Bold 20",
+        "shaded-background=true",
+        "!",
+        "clockoverlay",
+        "valignment=top",
+        "halignment=right",
+        "time-format=%H:%M:%S",
+        "font-desc=Sans Bold 20",
+        "shaded-background=true",
       ];
     case "none":
       throw new Error("no pipeline for video source none");
@@ -277,10 +306,43 @@ function audioSourceTokens(source: AudioSource): string[] {
 }
 
 /** capture → Opus (20 ms) → RTP → UDP to Node. */
-export function audioPipeline(source: AudioSource, target: RtpTarget): string[] {
+export interface EchoCancellation {
+  /** The speaker branch, which holds the `webrtcechoprobe` named `probe`. */
+  speakerTokens: string[];
+  probe: string;
+}
+
+/**
+ * capture → Opus (20 ms) → RTP → UDP to Node. With `echoCancellation`, the capture goes through
+ * `webrtcdsp` (acoustic echo cancellation, noise suppression), which subtracts what the speaker branch
+ * — in this same process, as webrtcdsp requires — is playing.
+ */
+export function audioPipeline(
+  source: AudioSource,
+  target: RtpTarget,
+  echoCancellation?: EchoCancellation,
+): string[] {
   const paced = source.kind === "file" || source.kind === "tts";
+  const dsp = echoCancellation
+    ? [
+        "!",
+        "audioconvert",
+        "!",
+        "audio/x-raw,format=S16LE,layout=interleaved,rate=48000,channels=1",
+        "!",
+        "webrtcdsp",
+        `probe=${echoCancellation.probe}`,
+        "echo-cancel=true",
+        "noise-suppression=true",
+        "!",
+        "audioconvert",
+        "!",
+        "audio/x-raw,rate=48000,channels=2",
+      ]
+    : [];
   return [
     ...audioSourceTokens(source),
+    ...dsp,
     "!",
     "opusenc",
     `bitrate=${OPUS_BITRATE}`,
@@ -295,5 +357,6 @@ export function audioPipeline(source: AudioSource, target: RtpTarget): string[] 
     `port=${target.rtpPort}`,
     `sync=${paced}`,
     "async=false",
+    ...(echoCancellation?.speakerTokens ?? []),
   ];
 }

@@ -142,3 +142,12 @@ export type ServerMessage =
 export function hasRole(roles: readonly PeerRole[], role: PeerRole): boolean {
   return roles.includes(role);
 }
+
+/** The `name` of a GStreamer-style meta object (`{"name": …}`), if it has one. */
+export function metaName(meta: Meta): string | undefined {
+  const value = meta?.value;
+  if (value !== null && typeof value === "object" && typeof (value as { name?: unknown }).name === "string") {
+    return (value as { name: string }).name;
+  }
+  return undefined;
+}

@@ -13,6 +13,7 @@ import {
   type ClientMessage,
   hasRole,
   type Meta,
+  metaName,
   type PeerInfo,
   type PeerMessage,
   type PeerRole,
@@ -305,14 +306,4 @@ function sameMeta(a: Meta, b: Meta): boolean {
 /** Rust's `{:?}` of a `Vec<PeerRole>`, e.g. `[Producer, Listener]`. */
 function rustRoles(roles: readonly PeerRole[]): string {
   return `[${roles.map((role) => role[0]?.toUpperCase() + role.slice(1)).join(", ")}]`;
-}
-
-/** The `name` of a GStreamer-style meta object, for logs. */
-export function metaName(meta: Meta): string | undefined {
-  const value = meta?.value;
-  if (value !== null && typeof value === "object" && "name" in value) {
-    const name = (value as { name: unknown }).name;
-    return typeof name === "string" ? name : undefined;
-  }
-  return undefined;
 }

@@ -14,7 +14,7 @@ import { type Logger, silentLogger } from "../common/logger.ts";
 import { parseClientMessage, type ServerMessage, serializeServerMessage } from "../protocol/index.ts";
 import { ListenError } from "./errors.ts";
 import { type CloseReason, type ConnectionLimits, SignallingConnection } from "./SignallingConnection.ts";
-import { metaName, type RouterStats, SignallingRouter } from "./SignallingRouter.ts";
+import { type RouterStats, SignallingRouter } from "./SignallingRouter.ts";
 import type { TlsCredentials } from "./tls.ts";
 
 export interface SignallingServerOptions {
@@ -235,5 +235,3 @@ export class SignallingServer extends EventEmitter<ServerEvents> {
     this.emit("peerLeft", peerId, reason);
   }
 }
-
-export { metaName };

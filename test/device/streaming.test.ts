@@ -231,7 +231,8 @@ describe("supervision", () => {
     const { page, log } = await s.openPage("viewer");
     await consumeProducer(page, "dev", log);
     const children = descendants(device.process.pid ?? 0);
-    expect(children.filter((p) => /gst-launch/.test(p.command))).toHaveLength(2);
+    // Video and audio encoders, and the speaker.
+    expect(children.filter((p) => /gst-launch/.test(p.command))).toHaveLength(3);
     const started = Date.now();
     device.signal("SIGTERM");
     expect(await device.exited()).toBe(0);

@@ -134,9 +134,19 @@ export class IncomingSession extends EventEmitter<IncomingSessionEvents> {
   async #answer(offer: string): Promise<void> {
     await this.#pc.setRemoteDescription({ type: "offer", sdp: offer });
     const media: IncomingMedia = { video: undefined, audio: false };
+    const preference = (mimeType: string) => {
+      const index = this.#options.videoCodecs.indexOf(codecOfMime(mimeType) as IncomingVideoCodec);
+      return index < 0 ? Number.MAX_SAFE_INTEGER : index;
+    };
     for (const transceiver of this.#pc.getTransceivers()) {
       // We only receive; what the sender offers to receive from us stays unanswered.
       transceiver.setDirection("recvonly");
+      // werift keeps the offer's codec order; the answer's first codec is what the sender will use.
+      if (transceiver.kind === "video") {
+        transceiver.codecs = [...transceiver.codecs].sort(
+          (a, b) => preference(a.mimeType) - preference(b.mimeType),
+        );
+      }
       const codec = codecOfMime(transceiver.codecs[0]?.mimeType ?? "");
       if (transceiver.kind === "video" && (codec === "vp8" || codec === "h264") && !media.video) {
         media.video = codec;

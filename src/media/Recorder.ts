@@ -61,7 +61,8 @@ export class Recorder {
     );
     this.#log = options.logger.child({ recording: this.path });
     const muxer = options.video === "h264" ? "matroskamux" : "webmmux";
-    const tokens = [muxer, "name=mux", "!", "filesink", `location=${this.path}`];
+    // offset-to-zero: the file starts at its first frame, not at the recorder's start.
+    const tokens = [muxer, "name=mux", "offset-to-zero=true", "!", "filesink", `location=${this.path}`];
     if (options.video) {
       tokens.push(
         ...depayTokens(videoPort, options.video, RECORD_LATENCY_MS),

@@ -1,0 +1,348 @@
+/**
+ * The device receives browsers: a Chromium page with gstwebrtc-api sends its fake camera and
+ * microphone to the device's passive consumer (createProducerSessionForConsumer), and the device
+ * records it, plays it on its speaker, or echoes it back with an overlay.
+ */
+import { existsSync, mkdtempSync, readdirSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Page } from "playwright-core";
+import { describe, expect, it } from "vitest";
+import { waitInPage } from "../helpers/browser.ts";
+import { consumeProducer, stage, startDevice, statsAfter } from "../helpers/device.ts";
+import {
+  audioRms,
+  colourDistance,
+  decodesToTheEnd,
+  discover,
+  lastFrameRegion,
+  wavRms,
+} from "../helpers/media.ts";
+
+/**
+ * Regions of Chrome's fake camera (640x480) that hold still: its dark green background, in two places.
+ * (The pie in the middle turns and the corner squares change colour.)
+ */
+const BACKGROUND = { x: 60, y: 300, w: 40, h: 40 };
+const BACKGROUND_2 = { x: 520, y: 360, w: 40, h: 40 };
+/** Where the echo's label is drawn (textoverlay's default 25 px padding, top left). */
+const LABEL = { x: 30, y: 32, w: 40, h: 14 };
+
+function directory(): string {
+  return mkdtempSync(join(tmpdir(), "device-rtc-rec-"));
+}
+
+/** The page sends its camera and microphone to the device's consumer; resolves once bytes flow. */
+async function sendToDevice(page: Page, log: string[], deviceName: string): Promise<number> {
+  const consumerId = await waitInPage<string>(
+    page,
+    `t.findConsumer(${JSON.stringify(deviceName)})`,
+    "the device's consumer",
+    15_000,
+    log,
+  );
+  await page.evaluate(`t.produce(${JSON.stringify(consumerId)})`);
+  await waitInPage(
+    page,
+    "t.outbound().then((o) => o.video > 0 && o.audio > 0)",
+    "media flowing to the device",
+    15_000,
+    log,
+  );
+  return Date.now();
+}
+
+async function region(
+  page: Page,
+  which: "local" | "remote",
+  r: { x: number; y: number; w: number; h: number },
+): Promise<number[]> {
+  return (await page.evaluate(`t.region(${r.x}, ${r.y}, ${r.w}, ${r.h}, "${which}")`)) as number[];
+}
+
+function onlyFile(dir: string, extension: string): string {
+  const files = readdirSync(dir).filter((name) => name.endsWith(extension));
+  expect(files).toHaveLength(1);
+  return join(dir, files[0] as string);
+}
+
+describe("record", () => {
+  it("writes one WebM per session with video and audio, the right length, the camera's picture and sound", async () => {
+    const dir = directory();
+    const s = await stage();
+    const device = await startDevice(s.signalling, [
+      "--name",
+      "dev",
+      "--video",
+      "test",
+      "--audio",
+      "test",
+      "--incoming-video",
+      "record",
+      "--record-dir",
+      dir,
+    ]);
+    const { page, log } = await s.openPage("phone");
+    const flowing = await sendToDevice(page, log, "dev");
+    await new Promise((resolve) => setTimeout(resolve, 4000));
+    const background = await region(page, "local", BACKGROUND);
+    const background2 = await region(page, "local", BACKGROUND_2);
+    // The page ends its session mid-way (ProducerSession.close: setPeerStatus without "producer").
+    await page.evaluate("t.producer.close()");
+    const sent = (Date.now() - flowing) / 1000;
+    await device.waitFor(/recording finished/, 10_000);
+
+    const file = onlyFile(dir, ".webm");
+    expect(file).toMatch(/\d{4}-\d\d-\d\dT\d\d-\d\d-\d\dZ-phone\.webm$/);
+    const info = discover(file);
+    expect(info.video.join()).toMatch(/video\/x-vp8/);
+    expect(info.audio.join()).toMatch(/audio\/x-opus/);
+    expect(
+      Math.abs(info.durationSeconds - sent) / sent,
+      `recorded ${info.durationSeconds} s of ${sent} s`,
+    ).toBeLessThan(0.1);
+    decodesToTheEnd(file);
+    // The fake camera's green, not black, grey or the device's own test pattern.
+    expect(background[1]).toBeGreaterThan(100);
+    expect(colourDistance(lastFrameRegion(file, BACKGROUND), background)).toBeLessThan(30);
+    expect(colourDistance(lastFrameRegion(file, BACKGROUND_2), background2)).toBeLessThan(30);
+    expect(audioRms(file)).toBeGreaterThan(0.01);
+  });
+
+  it("still leaves a file that decodes to its end when the page disconnects", async () => {
+    const dir = directory();
+    const s = await stage();
+    const device = await startDevice(s.signalling, [
+      "--name",
+      "dev",
+      "--video",
+      "test",
+      "--audio",
+      "test",
+      "--incoming-video",
+      "record",
+      "--record-dir",
+      dir,
+    ]);
+    const { page, log } = await s.openPage("phone");
+    await sendToDevice(page, log, "dev");
+    await new Promise((resolve) => setTimeout(resolve, 2500));
+    await page.close();
+    await device.waitFor(/recording finished/, 10_000);
+    const file = onlyFile(dir, ".webm");
+    decodesToTheEnd(file);
+    expect(discover(file).durationSeconds).toBeGreaterThan(1.5);
+  });
+
+  it("finalizes the recording on SIGTERM", async () => {
+    const dir = directory();
+    const s = await stage();
+    const device = await startDevice(s.signalling, [
+      "--name",
+      "dev",
+      "--video",
+      "test",
+      "--audio",
+      "test",
+      "--incoming-video",
+      "record",
+      "--record-dir",
+      dir,
+    ]);
+    const { page, log } = await s.openPage("phone");
+    await sendToDevice(page, log, "dev");
+    await new Promise((resolve) => setTimeout(resolve, 2500));
+    device.signal("SIGTERM");
+    expect(await device.exited()).toBe(0);
+    const file = onlyFile(dir, ".webm");
+    decodesToTheEnd(file);
+    expect(discover(file).durationSeconds).toBeGreaterThan(1.5);
+  });
+
+  it("still leaves a playable file when the device is killed outright (SIGKILL)", async () => {
+    const dir = directory();
+    const s = await stage();
+    const device = await startDevice(s.signalling, [
+      "--name",
+      "dev",
+      "--video",
+      "test",
+      "--audio",
+      "test",
+      "--incoming-video",
+      "record",
+      "--record-dir",
+      dir,
+    ]);
+    const { page, log } = await s.openPage("phone");
+    await sendToDevice(page, log, "dev");
+    await new Promise((resolve) => setTimeout(resolve, 2500));
+    device.process.kill("SIGKILL");
+    await device.exited();
+    const file = onlyFile(dir, ".webm");
+    // The recorder finishes on its own (parent-death signal); give it a moment.
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    decodesToTheEnd(file);
+    expect(discover(file).durationSeconds).toBeGreaterThan(1.5);
+  });
+
+  it("records H.264 into Matroska", async () => {
+    const dir = directory();
+    const s = await stage();
+    const device = await startDevice(s.signalling, [
+      "--name",
+      "dev",
+      "--codec",
+      "h264",
+      "--video",
+      "test",
+      "--audio",
+      "test",
+      "--incoming-video",
+      "record",
+      "--record-dir",
+      dir,
+    ]);
+    const { page, log } = await s.openPage("phone");
+    await sendToDevice(page, log, "dev");
+    await new Promise((resolve) => setTimeout(resolve, 2500));
+    await page.evaluate("t.producer.close()");
+    await device.waitFor(/recording finished/, 10_000);
+    const file = onlyFile(dir, ".mkv");
+    const info = discover(file);
+    expect(info.video.join()).toMatch(/video\/x-h264/);
+    expect(info.audio.join()).toMatch(/audio\/x-opus/);
+    decodesToTheEnd(file);
+  });
+});
+
+describe("speaker", () => {
+  it("plays the browser's microphone: the speaker's WAV has energy", async () => {
+    const dir = directory();
+    const wav = join(dir, "speaker.wav");
+    const s = await stage();
+    const device = await startDevice(s.signalling, [
+      "--name",
+      "dev",
+      "--video",
+      "test",
+      "--audio",
+      "test",
+      "--speaker",
+      `file:${wav}`,
+    ]);
+    const { page, log } = await s.openPage("phone");
+    await sendToDevice(page, log, "dev");
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    device.signal("SIGTERM");
+    expect(await device.exited()).toBe(0);
+    expect(existsSync(wav)).toBe(true);
+    expect(wavRms(wav)).toBeGreaterThan(0.005);
+  });
+
+  it("is silent when nobody talks (the check above can fail)", async () => {
+    const dir = directory();
+    const wav = join(dir, "speaker.wav");
+    const s = await stage();
+    const device = await startDevice(s.signalling, [
+      "--name",
+      "dev",
+      "--video",
+      "test",
+      "--audio",
+      "test",
+      "--speaker",
+      `file:${wav}`,
+    ]);
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    device.signal("SIGTERM");
+    expect(await device.exited()).toBe(0);
+    expect(wavRms(wav)).toBeLessThan(0.001);
+    void s;
+  });
+});
+
+describe("echo", () => {
+  it("sends the camera back with an overlay: the overlay region differs, the rest matches", async () => {
+    const s = await stage();
+    await startDevice(s.signalling, [
+      "--name",
+      "dev",
+      "--video",
+      "test",
+      "--audio",
+      "test",
+      "--incoming-video",
+      "echo",
+    ]);
+    const { page, log } = await s.openPage("phone");
+    await sendToDevice(page, log, "dev");
+    const senderId = (await page.evaluate("t.api._channel._channelId")) as string;
+    const echo = await waitInPage<{ id: string; meta: { name: string; echoOf: string } }>(
+      page,
+      `t.producers.find((p) => p.meta.echoOf) ?? null`,
+      "the echo producer",
+      20_000,
+      log,
+    );
+    expect(echo.meta).toEqual({ name: "dev echo phone", echoOf: senderId });
+    const first = await consumeProducer(page, "dev echo phone", log);
+    await statsAfter(page, 1500);
+    expect(((await page.evaluate("t.inbound()")) as { framesDecoded: number }).framesDecoded).toBeGreaterThan(
+      first.framesDecoded ?? 0,
+    );
+    // Outside the overlay the echo is the camera's picture; under it (the shaded band at the top), not.
+    expect(
+      colourDistance(await region(page, "remote", BACKGROUND), await region(page, "local", BACKGROUND)),
+    ).toBeLessThan(30);
+    expect(
+      colourDistance(await region(page, "remote", BACKGROUND_2), await region(page, "local", BACKGROUND_2)),
+    ).toBeLessThan(30);
+    expect(
+      colourDistance(await region(page, "remote", LABEL), await region(page, "local", LABEL)),
+    ).toBeGreaterThan(60);
+
+    // The echo goes when its sender stops.
+    await page.evaluate("t.producer.close()");
+    await waitInPage(
+      page,
+      `t.producers.every((p) => !p.meta.echoOf)`,
+      "the echo producer to go",
+      10_000,
+      log,
+    );
+  });
+});
+
+describe("--consume NAME", () => {
+  it("consumes another device's producer of that name and records it", async () => {
+    const dir = directory();
+    const s = await stage();
+    await startDevice(s.signalling, ["--name", "camera-a", "--video", "test", "--audio", "test"]);
+    const recorder = await startDevice(s.signalling, [
+      "--name",
+      "recorder-b",
+      "--video",
+      "none",
+      "--audio",
+      "none",
+      "--consume",
+      "camera-a",
+      "--incoming-video",
+      "record",
+      "--record-dir",
+      dir,
+    ]);
+    await recorder.waitFor(/receiving from sender/, 15_000);
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    recorder.signal("SIGTERM");
+    expect(await recorder.exited()).toBe(0);
+    const file = onlyFile(dir, ".webm");
+    expect(file).toMatch(/-camera-a\.webm$/);
+    const info = discover(file);
+    expect(info.video.join()).toMatch(/video\/x-vp8/);
+    expect(info.audio.join()).toMatch(/audio\/x-opus/);
+    expect(info.durationSeconds).toBeGreaterThan(2);
+    decodesToTheEnd(file);
+  });
+});

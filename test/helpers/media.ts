@@ -1,0 +1,131 @@
+/** Looking inside media files with GStreamer: what a user's player would find. */
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+export interface Discovered {
+  durationSeconds: number;
+  video: string[];
+  audio: string[];
+  raw: string;
+}
+
+/** `gst-discoverer-1.0` on a file: its duration and the codecs of its streams. */
+export function discover(file: string): Discovered {
+  const raw = execFileSync("gst-discoverer-1.0", ["-v", file], { encoding: "utf8", timeout: 20_000 });
+  const duration = raw.match(/Duration: (\d+):(\d+):([\d.]+)/);
+  const seconds = duration ? Number(duration[1]) * 3600 + Number(duration[2]) * 60 + Number(duration[3]) : 0;
+  // Stream lines read "    video #1: video/x-vp8, width=(int)640, …".
+  const streams = (kind: string) =>
+    [...raw.matchAll(new RegExp(`^\\s*${kind} #\\d+: (.+)$`, "gm"))].map((m) => (m[1] ?? "").trim());
+  return { durationSeconds: seconds, video: streams("video"), audio: streams("audio"), raw };
+}
+
+/** Decodes a whole file; throws if any part of it does not decode. */
+export function decodesToTheEnd(file: string): void {
+  execFileSync("gst-launch-1.0", ["-q", "filesrc", `location=${file}`, "!", "decodebin", "!", "fakesink"], {
+    timeout: 60_000,
+  });
+}
+
+/** RMS (0…1) of the decoded audio of a file, mono 48 kHz. */
+export function audioRms(file: string): number {
+  const dir = mkdtempSync(join(tmpdir(), "device-rtc-pcm-"));
+  const pcm = join(dir, "audio.raw");
+  try {
+    execFileSync(
+      "gst-launch-1.0",
+      [
+        "-q",
+        "filesrc",
+        `location=${file}`,
+        "!",
+        "decodebin",
+        "!",
+        "audioconvert",
+        "!",
+        "audioresample",
+        "!",
+        "audio/x-raw,format=S16LE,channels=1,rate=48000",
+        "!",
+        "filesink",
+        `location=${pcm}`,
+      ],
+      { timeout: 60_000 },
+    );
+    const samples = readFileSync(pcm);
+    let sum = 0;
+    const count = Math.floor(samples.length / 2);
+    for (let i = 0; i < count; i++) sum += (samples.readInt16LE(i * 2) / 32768) ** 2;
+    return count ? Math.sqrt(sum / count) : 0;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** RMS (0…1) of a WAV file's samples (16-bit). */
+export function wavRms(file: string): number {
+  const data = readFileSync(file);
+  const start = data.indexOf("data") + 8;
+  let sum = 0;
+  const count = Math.floor((data.length - start) / 2);
+  for (let i = 0; i < count; i++) sum += (data.readInt16LE(start + i * 2) / 32768) ** 2;
+  return count > 0 ? Math.sqrt(sum / count) : 0;
+}
+
+/** The mean [r, g, b] of a w×h region at (x, y) of the last frame of a video file, scaled to 640x480. */
+export function lastFrameRegion(
+  file: string,
+  region: { x: number; y: number; w: number; h: number },
+): number[] {
+  const dir = mkdtempSync(join(tmpdir(), "device-rtc-frame-"));
+  const frame = join(dir, "frame.rgb");
+  try {
+    // multifilesink with a fixed name overwrites the file with every frame: the last one stays.
+    execFileSync(
+      "gst-launch-1.0",
+      [
+        "-q",
+        "filesrc",
+        `location=${file}`,
+        "!",
+        "decodebin",
+        "!",
+        "videoconvert",
+        "!",
+        "videoscale",
+        "!",
+        "video/x-raw,format=RGB,width=640,height=480",
+        "!",
+        "multifilesink",
+        `location=${frame}`,
+      ],
+      { timeout: 60_000 },
+    );
+    return meanRgb(readFileSync(frame), 640, region);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export function meanRgb(
+  frame: Buffer | Uint8Array | number[],
+  width: number,
+  region: { x: number; y: number; w: number; h: number },
+  channels = 3,
+): number[] {
+  const sum = [0, 0, 0];
+  for (let y = region.y; y < region.y + region.h; y++) {
+    for (let x = region.x; x < region.x + region.w; x++) {
+      const offset = (y * width + x) * channels;
+      for (let c = 0; c < 3; c++) sum[c] = (sum[c] ?? 0) + Number(frame[offset + c] ?? 0);
+    }
+  }
+  return sum.map((value) => value / (region.w * region.h));
+}
+
+/** Largest per-channel difference between two colours. */
+export function colourDistance(a: number[], b: number[]): number {
+  return Math.max(...a.map((value, i) => Math.abs(value - (b[i] ?? 0))));
+}

@@ -232,10 +232,16 @@ export class SpeakerMixer extends EventEmitter<SpeakerEvents> {
     switch (sink.kind) {
       case "auto":
         return ["autoaudiosink"];
+      // A short device buffer: talk-back latency, and a short, steady echo path for the canceller.
       case "alsa":
-        return ["alsasink", `device=${sink.device}`];
+        return ["alsasink", `device=${sink.device}`, "buffer-time=60000", "latency-time=10000"];
       case "pulse":
-        return ["pulsesink", ...(sink.device ? [`device=${sink.device}`] : [])];
+        return [
+          "pulsesink",
+          ...(sink.device ? [`device=${sink.device}`] : []),
+          "buffer-time=60000",
+          "latency-time=10000",
+        ];
       case "file":
         return ["wavenc", "!", "filesink", `location=${sink.path}`];
       case "meter":

@@ -334,6 +334,8 @@ export function audioPipeline(
         `probe=${echoCancellation.probe}`,
         "echo-cancel=true",
         "noise-suppression=true",
+        // No automatic gain: it would raise the residual echo the canceller is removing.
+        "gain-control=false",
         "!",
         "audioconvert",
         "!",

@@ -35,7 +35,9 @@ const { values: args } = parseArgs({
     "cpu-seconds": { type: "string", default: "20" },
     levels: { type: "string", default: "1,3,5,10" },
     codecs: { type: "string", default: "vp8,h264" },
-    only: { type: "string", default: "ttff,latency,cpu" },
+    only: { type: "string", default: "ttff,latency,cpu,talkback,echo,incoming" },
+    beeps: { type: "string", default: "20" },
+    "echo-seconds": { type: "string", default: "30" },
     json: { type: "string" },
   },
 });
@@ -45,6 +47,8 @@ const CPU_SECONDS = Number(args["cpu-seconds"]);
 const LEVELS = (args.levels ?? "").split(",").map(Number);
 const CODECS = (args.codecs ?? "").split(",") as Array<"vp8" | "h264">;
 const ONLY = new Set((args.only ?? "").split(","));
+const BEEPS = Number(args.beeps);
+const ECHO_SECONDS = Number(args["echo-seconds"]);
 const ROOT = new URL("../../", import.meta.url).pathname;
 const WIDTH = 640;
 const HEIGHT = 480;
@@ -134,19 +138,20 @@ const http = createServer((request, response) => {
 await new Promise<void>((resolve) => http.listen(0, "127.0.0.1", resolve));
 const pageUrl = `http://127.0.0.1:${(http.address() as AddressInfo).port}/?signalling=${encodeURIComponent(signallingUrl)}`;
 
-function startDevice(codec: string, name: string): ChildProcess {
+function startDevice(
+  codec: string,
+  name: string,
+  sources: string[] = ["--video", "test", "--audio", "test"],
+): ChildProcess {
   return spawn(
     join(ROOT, "bin/device-rtc.js"),
     [
       "device",
+      ...sources,
       "--server",
       signallingUrl,
       "--name",
       name,
-      "--video",
-      "test",
-      "--audio",
-      "test",
       "--codec",
       codec,
       "--width",
@@ -161,26 +166,25 @@ function startDevice(codec: string, name: string): ChildProcess {
 }
 
 const profile = mkdtempSync(join(tmpdir(), "device-rtc-bench-"));
-const browser =
-  ONLY.has("ttff") || ONLY.has("latency")
-    ? await chromium.launchPersistentContext(profile, {
-        executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
-        headless: true,
-        args: [
-          "--disable-gpu",
-          "--disable-quic",
-          "--no-first-run",
-          "--disable-background-networking",
-          "--disable-component-update",
-          "--disable-sync",
-          "--disable-features=WebRtcHideLocalIpsWithMdns",
-          "--use-fake-device-for-media-stream",
-          "--use-fake-ui-for-media-stream",
-          "--allow-loopback-in-peer-connection",
-          "--autoplay-policy=no-user-gesture-required",
-        ],
-      })
-    : undefined;
+const browser = ["ttff", "latency", "talkback", "echo", "incoming"].some((section) => ONLY.has(section))
+  ? await chromium.launchPersistentContext(profile, {
+      executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
+      headless: true,
+      args: [
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-features=WebRtcHideLocalIpsWithMdns",
+        "--use-fake-device-for-media-stream",
+        "--use-fake-ui-for-media-stream",
+        "--allow-loopback-in-peer-connection",
+        "--autoplay-policy=no-user-gesture-required",
+      ],
+    })
+  : undefined;
 
 async function openPage(): Promise<Page> {
   if (!browser) throw new Error("no browser");
@@ -200,6 +204,9 @@ async function producerId(page: Page, name: string): Promise<string> {
 }
 
 interface Report {
+  talkback?: { p50: number; p95: number; heard: number; sent: number };
+  echo?: { p50: number; p95: number; frames: number; unreadable: number };
+  incoming?: Array<{ mode: string; cpuPercent: number; perStream: number }>;
   ttff: Record<string, { p50: number; p95: number; samples: number[] }>;
   latency: Record<string, { p50: number; p95: number; frames: number; unreadable: number }>;
   cpu: Record<
@@ -291,6 +298,129 @@ for (const codec of CODECS) {
   await stop(device);
 }
 
+/** Device lines of the form {"time":…,"msg":"speaker onset"} as Date.now() times. */
+function onsetsOf(output: string): number[] {
+  return output
+    .split("\n")
+    .filter((line) => line.includes('"speaker onset"'))
+    .map((line) => Date.parse((JSON.parse(line) as { time: string }).time));
+}
+
+if (ONLY.has("talkback")) {
+  const device = startDevice("vp8", "bench-talk", [
+    "--video",
+    "none",
+    "--audio",
+    "none",
+    "--speaker",
+    "meter",
+  ]);
+  let output = "";
+  device.stderr?.on("data", (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  await waitForLine(device, /registered as consumer/);
+  const page = await openPage();
+  const consumer = await (async () => {
+    for (let i = 0; i < 100; i++) {
+      const id = (await page.evaluate(`bench.consumer("bench-talk")`)) as string | null;
+      if (id) return id;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    throw new Error("no consumer");
+  })();
+  const starts = (await page.evaluate(`bench.talk(${JSON.stringify(consumer)}, ${BEEPS})`)) as number[];
+  const onsets = onsetsOf(output);
+  // Each beep is heard at the first onset after it starts (and before the next beep).
+  const latencies = starts
+    .map((start, i) => onsets.find((onset) => onset >= start && onset < (starts[i + 1] ?? start + 1000)))
+    .map((onset, i) => (onset === undefined ? undefined : onset - (starts[i] as number)))
+    .filter((value): value is number => value !== undefined);
+  report.talkback = {
+    p50: percentile(latencies, 50),
+    p95: percentile(latencies, 95),
+    heard: latencies.length,
+    sent: starts.length,
+  };
+  await page.close();
+  await stop(device);
+}
+
+if (ONLY.has("echo")) {
+  const device = startDevice("vp8", "bench-echo", [
+    "--video",
+    "none",
+    "--audio",
+    "none",
+    "--incoming-video",
+    "echo",
+  ]);
+  await waitForLine(device, /registered as consumer/);
+  const page = await openPage();
+  let consumer: string | null = null;
+  for (let i = 0; i < 100 && !consumer; i++) {
+    consumer = (await page.evaluate(`bench.consumer("bench-echo")`)) as string | null;
+    if (!consumer) await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  const layout = { block: 24, x: 24, y: 200, columns: 24, rows: 2 };
+  const result = (await page.evaluate(
+    `bench.echoLatency(${JSON.stringify(consumer)}, "bench-echo", ${JSON.stringify(layout)}, ${ECHO_SECONDS})`,
+  )) as { samples: number[]; unreadable: number };
+  report.echo = {
+    p50: percentile(result.samples, 50),
+    p95: percentile(result.samples, 95),
+    frames: result.samples.length,
+    unreadable: result.unreadable,
+  };
+  await page.close();
+  await stop(device);
+}
+
+if (ONLY.has("incoming")) {
+  report.incoming = [];
+  const modes: Array<[string, string[]]> = [
+    ["none (idle device)", []],
+    ["discard", ["--incoming-audio", "discard", "--incoming-video", "discard"]],
+    ["speaker (audio)", ["--incoming-audio", "speaker", "--speaker", "meter", "--incoming-video", "discard"]],
+    [
+      "record (video + audio)",
+      [
+        "--incoming-audio",
+        "discard",
+        "--incoming-video",
+        "record",
+        "--record-dir",
+        mkdtempSync(join(tmpdir(), "bench-rec-")),
+      ],
+    ],
+    ["echo (video)", ["--incoming-audio", "discard", "--incoming-video", "echo"]],
+  ];
+  let idle = 0;
+  for (const [mode, flags] of modes) {
+    const device = startDevice("vp8", "bench-in", ["--video", "none", "--audio", "none", ...flags]);
+    await waitForLine(device, /registered as consumer/);
+    const page = await openPage();
+    if (flags.length > 0) {
+      let consumer: string | null = null;
+      for (let i = 0; i < 100 && !consumer; i++) {
+        consumer = (await page.evaluate(`bench.consumer("bench-in")`)) as string | null;
+        if (!consumer) await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      await page.evaluate(`bench.send(${JSON.stringify(consumer)})`);
+      await new Promise((resolve) => setTimeout(resolve, 4000));
+    }
+    const before = treeCpuSeconds(device.pid ?? 0);
+    const start = performance.now();
+    await new Promise((resolve) => setTimeout(resolve, CPU_SECONDS * 1000));
+    const cpuPercent =
+      ((treeCpuSeconds(device.pid ?? 0) - before) / ((performance.now() - start) / 1000)) * 100;
+    if (flags.length === 0) idle = cpuPercent;
+    report.incoming.push({ mode, cpuPercent, perStream: cpuPercent - idle });
+    await page.close();
+    await stop(device);
+  }
+}
+
 await browser?.close();
 rmSync(profile, { recursive: true, force: true });
 await signalling.close();
@@ -340,6 +470,39 @@ if (Object.keys(report.cpu).length) {
         `| ${codec} | ${row.viewers} | ${fmt(row.cpuPercent, 1)} | ${fmt(row.cpuPercent / base, 2)} | ${fmt(row.nodeRssMb)} | ${fmt(row.videoKbpsPerViewer)} |`,
       );
   }
+}
+if (report.talkback) {
+  const r = report.talkback;
+  lines.push(
+    "",
+    `Talk-back latency: page WebAudio beep → device speaker output (${r.heard} of ${r.sent} beeps heard)`,
+    "",
+    "| p50 (ms) | p95 (ms) |",
+    "|---|---|",
+    `| ${fmt(r.p50)} | ${fmt(r.p95)} |`,
+  );
+}
+if (report.echo) {
+  const r = report.echo;
+  lines.push(
+    "",
+    `Echo round trip: page canvas (burnt clock) → device decode/overlay/encode → page screen (${ECHO_SECONDS} s)`,
+    "",
+    "| p50 (ms) | p95 (ms) | frames read | unreadable |",
+    "|---|---|---|---|",
+    `| ${fmt(r.p50, 1)} | ${fmt(r.p95, 1)} | ${r.frames} | ${r.unreadable} |`,
+  );
+}
+if (report.incoming) {
+  lines.push(
+    "",
+    `Device CPU with one incoming browser stream (640x480 VP8 + Opus), by mode (${CPU_SECONDS} s, % of one core)`,
+    "",
+    "| mode | device CPU % | for the stream |",
+    "|---|---|---|",
+  );
+  for (const row of report.incoming)
+    lines.push(`| ${row.mode} | ${fmt(row.cpuPercent, 1)} | ${fmt(row.perStream, 1)} |`);
 }
 process.stdout.write(`${lines.join("\n")}\n`);
 if (args.json) writeFileSync(args.json, JSON.stringify(report, null, 2));

@@ -34,7 +34,8 @@ export const SPEAKER_HELP = `Speaker (--speaker): where browsers' voices are pla
   (default)            the system's default output (autoaudiosink); nothing if the machine has none
   DEVICE               an ALSA device, e.g. sysdefault:CARD=Device or hw:0,0
   pulse[:SINK]         PulseAudio/PipeWire, optionally a given sink
-  file:PATH            a WAV file (for tests)`;
+  file:PATH            a WAV file (for tests)
+  meter                no sound: log "speaker onset" when sound starts (for latency benchmarks)`;
 
 export function parseSpeakerSink(spec: string | undefined): SpeakerSink {
   if (spec === undefined || spec === "" || spec === "auto") return { kind: "auto" };
@@ -70,7 +71,12 @@ export const ECHO_PROBE = "echoprobe";
 interface SpeakerEvents {
   /** The output level in dBFS (meter sink only), about every 10 ms. */
   level: [rmsDb: number];
+  /** Sound started after at least 150 ms of silence (meter sink only). */
+  onset: [rmsDb: number];
 }
+
+/** Above this output level (dBFS) the meter counts sound; below it, silence. */
+const ONSET_DB = -45;
 
 export class SpeakerSlot {
   readonly index: number;
@@ -109,6 +115,7 @@ export class SpeakerMixer extends EventEmitter<SpeakerEvents> {
   readonly #log: Logger;
   readonly #sink: SpeakerSink;
   #process: GstProcess | undefined;
+  #lastSound = Number.NEGATIVE_INFINITY;
   #closed = false;
 
   private constructor(options: SpeakerMixerOptions, ports: number[], socket: Socket) {
@@ -254,6 +261,16 @@ export class SpeakerMixer extends EventEmitter<SpeakerEvents> {
   /** `gst-launch-1.0 -m` prints each level message with its rms per channel. */
   #parseLevel(line: string): void {
     const match = line.match(/rms=\(GValueArray\)< ([-\d.e+]+|-inf)/);
-    if (match?.[1]) this.emit("level", match[1] === "-inf" ? Number.NEGATIVE_INFINITY : Number(match[1]));
+    if (!match?.[1]) return;
+    const rms = match[1] === "-inf" ? Number.NEGATIVE_INFINITY : Number(match[1]);
+    this.emit("level", rms);
+    const now = performance.now();
+    if (rms > ONSET_DB) {
+      if (now - this.#lastSound > 150) {
+        this.emit("onset", rms);
+        this.#log.info({ rmsDb: Math.round(rms) }, "speaker onset");
+      }
+      this.#lastSound = now;
+    }
   }
 }

@@ -3,7 +3,9 @@ import { readFileSync } from "node:fs";
 import { Command, CommanderError } from "commander";
 import { SourceError } from "../media/sources.ts";
 import { ListenError, TlsConfigError } from "../signalling/errors.ts";
+import { PkiExistsError, PkiMissingError } from "../pki/PkiStore.ts";
 import { deviceCommand } from "./device.ts";
+import { pkiCommand } from "./pki.ts";
 import { UsageError } from "./lifecycle.ts";
 import { signallingCommand } from "./signalling.ts";
 
@@ -16,7 +18,8 @@ const program = new Command("device-rtc")
   .version(version, "-V, --version")
   .showHelpAfterError()
   .addCommand(signallingCommand())
-  .addCommand(deviceCommand());
+  .addCommand(deviceCommand())
+  .addCommand(pkiCommand());
 
 try {
   await program.parseAsync(process.argv);
@@ -26,7 +29,9 @@ try {
     error instanceof UsageError ||
     error instanceof TlsConfigError ||
     error instanceof ListenError ||
-    error instanceof SourceError
+    error instanceof SourceError ||
+    error instanceof PkiExistsError ||
+    error instanceof PkiMissingError
   ) {
     process.stderr.write(`device-rtc: ${error.message}\n`);
     process.exit(error instanceof UsageError ? error.exitCode : 1);

@@ -2,11 +2,12 @@
 import { readFileSync } from "node:fs";
 import { Command, CommanderError } from "commander";
 import { SourceError } from "../media/sources.ts";
-import { ListenError, TlsConfigError } from "../signalling/errors.ts";
 import { PkiExistsError, PkiMissingError } from "../pki/PkiStore.ts";
+import { ListenError, TlsConfigError } from "../signalling/errors.ts";
 import { deviceCommand } from "./device.ts";
-import { pkiCommand } from "./pki.ts";
 import { UsageError } from "./lifecycle.ts";
+import { pkiCommand } from "./pki.ts";
+import { serveCommand } from "./serve.ts";
 import { signallingCommand } from "./signalling.ts";
 
 const { version } = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
@@ -17,6 +18,7 @@ const program = new Command("device-rtc")
   .description("Two-way WebRTC audio and video between this device and web browsers.")
   .version(version, "-V, --version")
   .showHelpAfterError()
+  .addCommand(serveCommand())
   .addCommand(signallingCommand())
   .addCommand(deviceCommand())
   .addCommand(pkiCommand());

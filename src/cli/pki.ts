@@ -6,7 +6,9 @@ import { defaultDataDir } from "./paths.ts";
 const collect = (value: string, previous: string[]) => [...previous, value];
 
 export function pkiCommand(): Command {
-  const pki = new Command("pki").description("Create the certificate authority and server certificates for HTTPS/WSS.");
+  const pki = new Command("pki").description(
+    "Create the certificate authority and server certificates for HTTPS/WSS.",
+  );
   pki
     .command("init")
     .description(
@@ -14,7 +16,12 @@ export function pkiCommand(): Command {
         "<hostname>.local, localhost, 127.0.0.1 and the LAN addresses.",
     )
     .option("--dir <DIR>", "where to write the files", `${defaultDataDir()}/pki`)
-    .option("--name <HOST>", "another name or address for the server certificate (repeatable)", collect, [] as string[])
+    .option(
+      "--name <HOST>",
+      "another name or address for the server certificate (repeatable)",
+      collect,
+      [] as string[],
+    )
     .option("--force", "replace an existing CA", false)
     .action((flags: { dir: string; name: string[]; force: boolean }) => {
       const names = defaultServerNames(flags.name);
@@ -37,7 +44,12 @@ export function pkiCommand(): Command {
   pki
     .command("issue")
     .description("Issue another server certificate from the same CA (files named after the first --name).")
-    .requiredOption("--name <HOST>", "a name or address the certificate covers (repeatable)", collect, [] as string[])
+    .requiredOption(
+      "--name <HOST>",
+      "a name or address the certificate covers (repeatable)",
+      collect,
+      [] as string[],
+    )
     .option("--dir <DIR>", "the CA's directory", `${defaultDataDir()}/pki`)
     .option("--force", "replace an existing certificate of that name", false)
     .action((flags: { dir: string; name: string[]; force: boolean }) => {

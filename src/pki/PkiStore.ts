@@ -54,7 +54,12 @@ export function serverIdentityPaths(dir: string, base: string): ServerIdentityPa
 }
 
 export function pkiPaths(dir: string): PkiPaths {
-  return { dir, caCertificate: join(dir, "ca.crt"), caKey: join(dir, "ca.key"), server: serverIdentityPaths(dir, "server") };
+  return {
+    dir,
+    caCertificate: join(dir, "ca.crt"),
+    caKey: join(dir, "ca.key"),
+    server: serverIdentityPaths(dir, "server"),
+  };
 }
 
 /** This machine's LAN addresses (IPv4 and global IPv6, no loopback or link-local). */
@@ -84,7 +89,9 @@ function writePrivate(path: string, content: string | Buffer): void {
 
 function loadCa(paths: PkiPaths): KeyAndCertificate {
   if (!existsSync(paths.caCertificate) || !existsSync(paths.caKey)) {
-    throw new PkiMissingError(`no certificate authority in ${paths.dir} (create one with: device-rtc pki init --dir ${paths.dir})`);
+    throw new PkiMissingError(
+      `no certificate authority in ${paths.dir} (create one with: device-rtc pki init --dir ${paths.dir})`,
+    );
   }
   return { certificate: readFileSync(paths.caCertificate, "utf8"), key: readFileSync(paths.caKey, "utf8") };
 }
@@ -103,7 +110,9 @@ function writeServer(ca: KeyAndCertificate, names: readonly string[], identity: 
 export function initPki(dir: string, names: readonly string[], options: { force?: boolean } = {}): PkiPaths {
   const paths = pkiPaths(dir);
   if (!options.force && (existsSync(paths.caCertificate) || existsSync(paths.caKey))) {
-    throw new PkiExistsError(`${paths.caCertificate} already exists; use --force to replace the CA (browsers that trusted it will have to trust the new one)`);
+    throw new PkiExistsError(
+      `${paths.caCertificate} already exists; use --force to replace the CA (browsers that trusted it will have to trust the new one)`,
+    );
   }
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const ca = createCertificateAuthority(`device-rtc CA (${hostname()})`);
@@ -114,7 +123,12 @@ export function initPki(dir: string, names: readonly string[], options: { force?
 }
 
 /** Issues another server certificate from the existing CA, written as `<base>.crt` and friends. */
-export function issueServer(dir: string, names: readonly string[], base: string, options: { force?: boolean } = {}): ServerIdentityPaths {
+export function issueServer(
+  dir: string,
+  names: readonly string[],
+  base: string,
+  options: { force?: boolean } = {},
+): ServerIdentityPaths {
   const paths = pkiPaths(dir);
   const ca = loadCa(paths);
   const identity = serverIdentityPaths(dir, base);
@@ -131,7 +145,9 @@ function canonicalName(name: string): string {
   const [head = "", tail = ""] = name.toLowerCase().split("::");
   const left = head ? head.split(":") : [];
   const right = name.includes("::") ? (tail ? tail.split(":") : []) : [];
-  const groups = name.includes("::") ? [...left, ...Array(8 - left.length - right.length).fill("0"), ...right] : left;
+  const groups = name.includes("::")
+    ? [...left, ...Array(8 - left.length - right.length).fill("0"), ...right]
+    : left;
   return groups.map((group) => group.replace(/^0+(?=.)/, "")).join(":");
 }
 
@@ -149,7 +165,10 @@ export function certificateNames(certificatePem: string): string[] {
  * covers today's names — reissued from the same CA (so nothing needs trusting again) when the LAN
  * address changed or it is about to expire.
  */
-export function ensurePki(dir: string, names: readonly string[]): { paths: PkiPaths; created: boolean; reissued: boolean } {
+export function ensurePki(
+  dir: string,
+  names: readonly string[],
+): { paths: PkiPaths; created: boolean; reissued: boolean } {
   const paths = pkiPaths(dir);
   if (!existsSync(paths.caCertificate)) return { paths: initPki(dir, names), created: true, reissued: false };
   const ca = loadCa(paths);

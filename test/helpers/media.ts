@@ -129,3 +129,38 @@ export function meanRgb(
 export function colourDistance(a: number[], b: number[]): number {
   return Math.max(...a.map((value, i) => Math.abs(value - (b[i] ?? 0))));
 }
+
+/** Mean and standard deviation of the luma of a PNG (e.g. a screenshot), decoded with GStreamer. */
+export function pngLuma(png: string): { mean: number; stddev: number } {
+  const dir = mkdtempSync(join(tmpdir(), "device-rtc-png-"));
+  const raw = join(dir, "image.gray");
+  try {
+    execFileSync(
+      "gst-launch-1.0",
+      [
+        "-q",
+        "filesrc",
+        `location=${png}`,
+        "!",
+        "pngdec",
+        "!",
+        "videoconvert",
+        "!",
+        "video/x-raw,format=GRAY8",
+        "!",
+        "filesink",
+        `location=${raw}`,
+      ],
+      { timeout: 20_000 },
+    );
+    const pixels = readFileSync(raw);
+    let sum = 0;
+    for (const value of pixels) sum += value;
+    const mean = sum / pixels.length;
+    let variance = 0;
+    for (const value of pixels) variance += (value - mean) ** 2;
+    return { mean, stddev: Math.sqrt(variance / pixels.length) };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,310 @@
+/**
+ * The device-rtc web app: watch and hear the device, talk to it, show it your camera. Built on
+ * gstwebrtc-api 3.0.0 (the GStreamer WebRTC ecosystem's browser library), unmodified.
+ *
+ * - It opens straight on the device's stream; other producers are listed and viewable.
+ * - "Talk" and "Camera" send the microphone and camera to the device's passive consumer
+ *   (createProducerSessionForConsumer); the device's echo of the camera (a producer whose meta
+ *   `echoOf` is our peer id) is shown beside the preview.
+ * - gstwebrtc-api reconnects after a server restart (with a new peer id); the app then views the
+ *   device again and resumes what it was sending.
+ */
+import GstWebRTCAPI from "gstwebrtc-api";
+import type ConsumerSession from "gstwebrtc-api/types/consumer-session.js";
+import type { Peer } from "gstwebrtc-api/types/gstwebrtc-api.js";
+import type ProducerSession from "gstwebrtc-api/types/producer-session.js";
+import { StatsPanel } from "./stats.ts";
+
+const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
+const ui = {
+  title: $("title"),
+  status: $("status"),
+  remote: $<HTMLVideoElement>("remote"),
+  unmute: $<HTMLButtonElement>("unmute"),
+  message: $("message"),
+  talk: $<HTMLButtonElement>("talk"),
+  camera: $<HTMLButtonElement>("camera"),
+  localArea: $("local-area"),
+  local: $<HTMLVideoElement>("local"),
+  echoFigure: $("echo-figure"),
+  echo: $<HTMLVideoElement>("echo"),
+  producers: $<HTMLUListElement>("producers"),
+};
+
+const params = new URLSearchParams(location.search);
+/** The signalling server: this page's own origin (any path upgrades), or `?signalling=`. */
+const signallingUrl =
+  params.get("signalling") ?? `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/`;
+
+interface AppConfig {
+  /** The device's producer and consumer name. */
+  deviceName?: string;
+}
+
+const state = {
+  clientId: "",
+  connected: false,
+  everConnected: false,
+  deviceName: undefined as string | undefined,
+  producers: new Map<string, Peer>(),
+  consumers: new Map<string, Peer>(),
+  /** The producer shown on the stage. */
+  watching: undefined as { id: string; name: string; session: ConsumerSession } | undefined,
+  /** The user's choice, kept across reconnections. */
+  send: { audio: false, video: false },
+  sending: undefined as ProducerSession | undefined,
+  echo: undefined as { id: string; session: ConsumerSession } | undefined,
+};
+
+function setStatus(text: string, kind: "ok" | "bad" | "" = ""): void {
+  ui.status.textContent = text;
+  ui.status.className = `status ${kind}`;
+}
+
+function showMessage(text: string | undefined): void {
+  ui.message.hidden = text === undefined;
+  ui.message.textContent = text ?? "";
+}
+
+const nameOf = (peer: Peer) => (typeof peer.meta.name === "string" ? peer.meta.name : peer.id.slice(0, 8));
+const echoOf = (peer: Peer) => (typeof peer.meta.echoOf === "string" ? peer.meta.echoOf : undefined);
+
+const api = new GstWebRTCAPI({
+  signalingServerUrl: signallingUrl,
+  meta: { name: `web-${Math.random().toString(36).slice(2, 8)}` },
+  reconnectionTimeout: 2000,
+  // On a LAN no STUN server is needed, and none is reachable from a device without internet.
+  webrtcConfig: { iceServers: [], bundlePolicy: "max-bundle" },
+});
+
+const stats = new StatsPanel(() => state.watching?.session.rtcPeerConnection ?? null);
+
+// ---- connection ----
+
+const unreachable = setTimeout(() => {
+  if (state.everConnected) return;
+  const secure = signallingUrl.startsWith("wss:");
+  showMessage(
+    `Cannot reach the signalling server at ${signallingUrl}.` +
+      (secure
+        ? " If it uses a certificate from device-rtc's certificate authority, this browser must trust that CA " +
+          "(download it with the link below), or open that address once and accept its certificate."
+        : " Is device-rtc running?"),
+  );
+  setStatus("unreachable", "bad");
+}, 5000);
+
+api.registerConnectionListener({
+  connected(clientId) {
+    state.clientId = clientId;
+    state.connected = true;
+    state.everConnected = true;
+    clearTimeout(unreachable);
+    setStatus("connected", "ok");
+    if (!state.watching) showMessage("Waiting for the device…");
+    ui.talk.disabled = false;
+    ui.camera.disabled = false;
+  },
+  disconnected() {
+    state.connected = false;
+    setStatus("reconnecting…", "bad");
+    // The API closed every session; they are reopened when the server is back.
+    state.watching = undefined;
+    state.sending = undefined;
+    state.echo = undefined;
+    ui.echoFigure.hidden = true;
+    if (state.everConnected) showMessage("Lost the connection to the device; reconnecting…");
+  },
+});
+
+api.registerPeerListener({
+  producerAdded(peer) {
+    state.producers.set(peer.id, peer);
+    renderProducers();
+    if (echoOf(peer) === state.clientId && state.clientId) watchEcho(peer);
+    else if (!state.watching && isDevice(peer)) watch(peer);
+  },
+  producerRemoved(peer) {
+    state.producers.delete(peer.id);
+    renderProducers();
+    if (state.echo?.id === peer.id) {
+      state.echo = undefined;
+      ui.echoFigure.hidden = true;
+    }
+  },
+  consumerAdded(peer) {
+    state.consumers.set(peer.id, peer);
+    // The device's receiver is back (after a restart): resume sending.
+    if (isDevice(peer) && (state.send.audio || state.send.video) && !state.sending) void restartSending();
+  },
+  consumerRemoved(peer) {
+    state.consumers.delete(peer.id);
+  },
+});
+
+/** The device's own producer: its name when the server told us, else the first non-echo producer. */
+function isDevice(peer: Peer): boolean {
+  if (echoOf(peer)) return false;
+  return state.deviceName === undefined || nameOf(peer) === state.deviceName;
+}
+
+// ---- watching ----
+
+function watch(peer: Peer): void {
+  state.watching?.session.close();
+  const session = api.createConsumerSession(peer.id);
+  if (!session) return;
+  state.watching = { id: peer.id, name: nameOf(peer), session };
+  ui.title.textContent = nameOf(peer);
+  showMessage(`Connecting to ${nameOf(peer)}…`);
+  session.addEventListener("streamsChanged", () => {
+    const stream = session.streams[0];
+    if (!stream) return;
+    ui.remote.srcObject = stream;
+    void play(ui.remote);
+  });
+  session.addEventListener("closed", () => {
+    if (state.watching?.session !== session) return;
+    state.watching = undefined;
+    ui.remote.srcObject = null;
+    showMessage(`${nameOf(peer)} has stopped.`);
+    // If it is still listed (a network failure rather than a stop), try again.
+    const again = [...state.producers.values()].find((p) => isDevice(p));
+    if (again && state.connected) setTimeout(() => !state.watching && watch(again), 1000);
+  });
+  session.addEventListener("error", (event) => console.warn("viewing error", (event as ErrorEvent).message));
+  ui.remote.onplaying = () => showMessage(undefined);
+  session.connect();
+  renderProducers();
+}
+
+/** Plays with sound if the browser allows it; otherwise muted, with a button to unmute. */
+async function play(video: HTMLVideoElement): Promise<void> {
+  video.muted = false;
+  try {
+    await video.play();
+    ui.unmute.hidden = true;
+  } catch {
+    video.muted = true;
+    ui.unmute.hidden = false;
+    await video.play().catch(() => {});
+  }
+}
+
+ui.unmute.addEventListener("click", () => {
+  ui.remote.muted = false;
+  void ui.remote.play();
+  ui.unmute.hidden = true;
+});
+
+function renderProducers(): void {
+  ui.producers.replaceChildren(
+    ...[...state.producers.values()].map((peer) => {
+      const item = document.createElement("li");
+      const button = document.createElement("button");
+      button.type = "button";
+      button.textContent = nameOf(peer);
+      button.setAttribute("aria-pressed", String(state.watching?.id === peer.id));
+      button.addEventListener("click", () => watch(peer));
+      item.append(button);
+      return item;
+    }),
+  );
+}
+
+// ---- sending ----
+
+function deviceConsumer(): Peer | undefined {
+  return [...state.consumers.values()].find((peer) => isDevice(peer));
+}
+
+async function restartSending(): Promise<void> {
+  state.sending?.close();
+  state.sending = undefined;
+  for (const track of (ui.local.srcObject as MediaStream | null)?.getTracks() ?? []) track.stop();
+  ui.local.srcObject = null;
+  const { audio, video } = state.send;
+  ui.talk.setAttribute("aria-pressed", String(audio));
+  ui.camera.setAttribute("aria-pressed", String(video));
+  ui.localArea.hidden = !video;
+  if (!audio && !video) return;
+  const consumer = deviceConsumer();
+  if (!consumer) {
+    showMessage("The device does not accept audio or video right now.");
+    return;
+  }
+  let stream: MediaStream;
+  try {
+    stream = await navigator.mediaDevices.getUserMedia({
+      audio: audio ? { echoCancellation: true, noiseSuppression: true } : false,
+      video: video ? { width: { ideal: 640 }, height: { ideal: 480 } } : false,
+    });
+  } catch (error) {
+    state.send = { audio: false, video: false };
+    ui.talk.setAttribute("aria-pressed", "false");
+    ui.camera.setAttribute("aria-pressed", "false");
+    ui.localArea.hidden = true;
+    showMessage(
+      (error as Error).name === "NotAllowedError"
+        ? "This browser did not allow the microphone or camera."
+        : `No microphone or camera: ${(error as Error).message}`,
+    );
+    return;
+  }
+  if (video) ui.local.srcObject = stream;
+  const session = api.createProducerSessionForConsumer(stream, consumer.id);
+  if (!session) return;
+  state.sending = session;
+  session.addEventListener("closed", () => {
+    if (state.sending === session) state.sending = undefined;
+  });
+  session.addEventListener("error", (event) => console.warn("sending error", (event as ErrorEvent).message));
+  session.start();
+}
+
+ui.talk.addEventListener("click", () => {
+  state.send.audio = !state.send.audio;
+  void restartSending();
+});
+ui.camera.addEventListener("click", () => {
+  state.send.video = !state.send.video;
+  void restartSending();
+});
+
+function watchEcho(peer: Peer): void {
+  state.echo?.session.close();
+  const session = api.createConsumerSession(peer.id);
+  if (!session) return;
+  state.echo = { id: peer.id, session };
+  session.addEventListener("streamsChanged", () => {
+    const stream = session.streams[0];
+    if (!stream) return;
+    ui.echo.srcObject = stream;
+    ui.echoFigure.hidden = false;
+    void ui.echo.play().catch(() => {});
+  });
+  session.connect();
+}
+
+// ---- start ----
+
+async function loadConfig(): Promise<AppConfig> {
+  if (params.has("signalling")) return {};
+  try {
+    const response = await fetch("config.json", { cache: "no-store" });
+    return response.ok ? ((await response.json()) as AppConfig) : {};
+  } catch {
+    return {};
+  }
+}
+
+void loadConfig().then((config) => {
+  state.deviceName = config.deviceName;
+  if (config.deviceName) ui.title.textContent = config.deviceName;
+  // Producers listed before the config arrived.
+  for (const peer of state.producers.values()) if (!state.watching && isDevice(peer)) watch(peer);
+});
+stats.start();
+
+// For tests and curious users: the app's state in the console.
+Object.assign(window, { deviceRtc: { state, api } });

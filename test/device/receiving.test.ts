@@ -346,3 +346,36 @@ describe("--consume NAME", () => {
     decodesToTheEnd(file);
   });
 });
+
+describe("several senders at once", () => {
+  it("two browsers send together: both are heard and both are recorded", async () => {
+    const dir = directory();
+    const wav = join(dir, "speaker.wav");
+    const s = await stage();
+    const device = await startDevice(s.signalling, [
+      "--name",
+      "dev",
+      "--video",
+      "test",
+      "--audio",
+      "test",
+      "--incoming-video",
+      "record",
+      "--record-dir",
+      dir,
+      "--speaker",
+      `file:${wav}`,
+    ]);
+    const senders = await Promise.all(["alice", "bob"].map((name) => s.openPage(name)));
+    await Promise.all(senders.map(({ page, log }) => sendToDevice(page, log, "dev")));
+    await new Promise((resolve) => setTimeout(resolve, 2500));
+    device.signal("SIGTERM");
+    expect(await device.exited()).toBe(0);
+    const files = readdirSync(dir)
+      .filter((name) => name.endsWith(".webm"))
+      .sort();
+    expect(files.map((name) => name.replace(/^.*Z-/, ""))).toEqual(["alice.webm", "bob.webm"]);
+    for (const file of files) decodesToTheEnd(join(dir, file));
+    expect(wavRms(wav)).toBeGreaterThan(0.005);
+  });
+});

@@ -7,8 +7,10 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: "forks",
-    // Two cores: two test files at a time keeps browser and GStreamer tests from starving each other.
-    maxWorkers: 2,
+    // One test file at a time: each runs real encoders and a real browser, and two at once on a
+    // 2-core machine starve each other (frames late, recordings not yet started) — flaky, not faster.
+    maxWorkers: 1,
+    fileParallelism: false,
     globalSetup: ["test/helpers/global-setup.ts"],
     reporters: ["default"],
   },

@@ -3,7 +3,7 @@
  * microphone to the device's passive consumer (createProducerSessionForConsumer), and the device
  * records it, plays it on its speaker, or echoes it back with an overlay.
  */
-import { existsSync, mkdtempSync, readdirSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Page } from "playwright-core";
@@ -58,6 +58,16 @@ async function region(
   r: { x: number; y: number; w: number; h: number },
 ): Promise<number[]> {
   return (await page.evaluate(`t.region(${r.x}, ${r.y}, ${r.w}, ${r.h}, "${which}")`)) as number[];
+}
+
+/** Waits until the (single) recording in `dir` holds data: the recorder has started writing. */
+async function recordingStarted(dir: string): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    const files = readdirSync(dir).filter((name) => /\.(webm|mkv)$/.test(name));
+    if (files.length === 1 && statSync(join(dir, files[0] as string)).size > 20_000) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`no recording is being written in ${dir}`);
 }
 
 function onlyFile(dir: string, extension: string): string {
@@ -176,7 +186,8 @@ describe("record", () => {
     ]);
     const { page, log } = await s.openPage("phone");
     await sendToDevice(page, log, "dev");
-    await new Promise((resolve) => setTimeout(resolve, 2500));
+    await recordingStarted(dir);
+    await new Promise((resolve) => setTimeout(resolve, 2000));
     device.process.kill("SIGKILL");
     await device.exited();
     const file = onlyFile(dir, ".webm");

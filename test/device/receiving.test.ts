@@ -18,6 +18,7 @@ import {
   lastFrameRegion,
   wavRms,
 } from "../helpers/media.ts";
+import { alive, descendants } from "../helpers/processes.ts";
 
 /**
  * Regions of Chrome's fake camera (640x480) that hold still: its dark green background, in two places.
@@ -188,11 +189,16 @@ describe("record", () => {
     await sendToDevice(page, log, "dev");
     await recordingStarted(dir);
     await new Promise((resolve) => setTimeout(resolve, 2000));
+    const [recorder] = descendants(device.process.pid ?? 0).filter((p) => /webmmux/.test(p.command));
+    if (!recorder) throw new Error("no recorder process");
     device.process.kill("SIGKILL");
     await device.exited();
+    // The recorder is told by the kernel (parent-death signal), finishes the file and exits by itself.
+    for (let i = 0; alive(recorder.pid); i++) {
+      if (i > 100) throw new Error("the recorder outlived the device by 10 s");
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
     const file = onlyFile(dir, ".webm");
-    // The recorder finishes on its own (parent-death signal); give it a moment.
-    await new Promise((resolve) => setTimeout(resolve, 1500));
     decodesToTheEnd(file);
     expect(discover(file).durationSeconds).toBeGreaterThan(1.5);
   });

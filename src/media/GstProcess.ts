@@ -95,9 +95,12 @@ export class GstProcess extends EventEmitter<GstProcessEvents> {
     this.#log.debug({ args }, "spawning gst-launch-1.0");
     // setpriv --pdeathsig: if Node itself dies (even by SIGKILL), the kernel sends the child SIGINT,
     // which -e turns into an EOS, so a recording is finalized and no gst-launch-1.0 is orphaned.
+    // SIGPIPE is ignored (an ignored signal stays ignored across exec): with Node gone, its output
+    // pipes are closed, and gst-launch printing "EOS on shutdown" must not kill it mid-finalization.
+    const launch = ["sh", "-c", 'trap "" PIPE; exec gst-launch-1.0 "$@"', "gst-launch-1.0", ...args];
     const [command, commandArgs] = SETPRIV
-      ? [SETPRIV, ["--pdeathsig", "INT", "--", "gst-launch-1.0", ...args]]
-      : ["gst-launch-1.0", args];
+      ? [SETPRIV, ["--pdeathsig", "INT", "--", ...launch]]
+      : [launch[0] as string, launch.slice(1)];
     const child = spawn(command, commandArgs, {
       stdio: [this.#options.stdin ? "pipe" : "ignore", "pipe", "pipe"],
       env: { ...process.env, ...this.#options.env },

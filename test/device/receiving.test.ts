@@ -13,6 +13,7 @@ import { consumeProducer, stage, startDevice, statsAfter } from "../helpers/devi
 import {
   audioRms,
   colourDistance,
+  decodedSpanSeconds,
   decodesToTheEnd,
   discover,
   lastFrameRegion,
@@ -200,7 +201,9 @@ describe("record", () => {
     }
     const file = onlyFile(dir, ".webm");
     decodesToTheEnd(file);
-    expect(discover(file).durationSeconds).toBeGreaterThan(1.5);
+    // What a player gets: the media up to the kill. (The header's duration is usually finalized too,
+    // but not always: see the closing note of issue 4.)
+    expect(decodedSpanSeconds(file)).toBeGreaterThan(3);
   });
 
   it("records H.264 into Matroska", async () => {

@@ -164,3 +164,16 @@ export function pngLuma(png: string): { mean: number; stddev: number } {
     rmSync(dir, { recursive: true, force: true });
   }
 }
+
+/** The time span of what a file decodes to (first to last presentation time), in seconds. */
+export function decodedSpanSeconds(file: string): number {
+  const output = execFileSync(
+    "gst-launch-1.0",
+    ["-v", "filesrc", `location=${file}`, "!", "decodebin", "!", "fakesink", "silent=false", "sync=false"],
+    { encoding: "utf8", timeout: 60_000, maxBuffer: 64 * 1024 * 1024 },
+  );
+  const times = [...output.matchAll(/pts: (\d+):(\d+):([\d.]+)/g)].map(
+    (m) => Number(m[1]) * 3600 + Number(m[2]) * 60 + Number(m[3]),
+  );
+  return times.length ? Math.max(...times) - Math.min(...times) : 0;
+}

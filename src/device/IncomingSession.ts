@@ -8,8 +8,8 @@ import { type RTCPeerConnection, type RTCRtpTransceiver, useH264, useOPUS, useVP
 import type { Logger } from "../common/logger.ts";
 import { codecOfMime, type IncomingVideoCodec } from "../media/incoming.ts";
 import { PAYLOAD_TYPES } from "../media/pipelines.ts";
-import type { IcePayload, PeerMessage } from "../protocol/index.ts";
-import type { SessionEndReason } from "./ProducerSession.ts";
+import type { PeerMessage } from "../protocol/index.ts";
+import { type SessionEndReason, type SessionMessage, SessionSignalling } from "./SessionSignalling.ts";
 import { createPeerConnection, type IceSettings } from "./webrtc.ts";
 
 export interface IncomingMedia {
@@ -25,7 +25,7 @@ export interface IncomingSessionOptions {
   ice: IceSettings;
   /** Video codecs accepted, in order of preference. */
   videoCodecs: IncomingVideoCodec[];
-  send: (message: PeerMessage | { type: "endSession"; sessionId: string }) => void;
+  send: (message: SessionMessage) => void;
   logger: Logger;
 }
 
@@ -43,7 +43,7 @@ export class IncomingSession extends EventEmitter<IncomingSessionEvents> {
   readonly #options: IncomingSessionOptions;
   readonly #log: Logger;
   readonly #pc: RTCPeerConnection;
-  #pendingCandidates: IcePayload[] | undefined = [];
+  readonly #signalling: SessionSignalling;
   #videoTransceiver: RTCRtpTransceiver | undefined;
   #videoSsrc: number | undefined;
   #closed = false;
@@ -62,10 +62,7 @@ export class IncomingSession extends EventEmitter<IncomingSessionEvents> {
       ),
       audio: [useOPUS({ payloadType: PAYLOAD_TYPES.opus })],
     });
-    this.#pc.onIceCandidate.subscribe((candidate) => {
-      if (!candidate?.candidate || candidate.sdpMLineIndex === undefined) return;
-      this.#sendCandidate({ candidate: candidate.candidate, sdpMLineIndex: candidate.sdpMLineIndex });
-    });
+    this.#signalling = new SessionSignalling(options.sessionId, this.#pc, options.send);
     this.#pc.connectionStateChange.subscribe((state) => {
       this.#log.debug({ state }, "connection state");
       if (state === "connected") this.#log.info({ senderId: this.senderId }, "sender connected");
@@ -106,11 +103,8 @@ export class IncomingSession extends EventEmitter<IncomingSessionEvents> {
           return;
         }
         await this.#answer(message.sdp.sdp);
-      } else if (message.ice.candidate) {
-        await this.#pc.addIceCandidate({
-          candidate: message.ice.candidate,
-          sdpMLineIndex: message.ice.sdpMLineIndex,
-        });
+      } else {
+        await this.#signalling.addRemoteCandidate(message.ice);
       }
     } catch (error) {
       this.#log.warn({ err: (error as Error).message }, "could not apply a message from the sender");
@@ -121,9 +115,7 @@ export class IncomingSession extends EventEmitter<IncomingSessionEvents> {
   close(reason: SessionEndReason): void {
     if (this.#closed) return;
     this.#closed = true;
-    if (reason !== "ended-by-peer" && reason !== "signalling-lost") {
-      this.#options.send({ type: "endSession", sessionId: this.sessionId });
-    }
+    this.#signalling.end(reason);
     void this.#pc.close().catch(() => {});
     this.#log.info({ reason, senderId: this.senderId }, "sender session ended");
     this.emit("closed", reason);
@@ -158,24 +150,12 @@ export class IncomingSession extends EventEmitter<IncomingSessionEvents> {
     const answer = this.#pc.localDescription;
     if (!answer || this.#closed) return;
     // The answer before any candidate: a candidate first makes gstwebrtc-api's producer end the session.
-    this.#options.send({ type: "peer", sessionId: this.sessionId, sdp: { type: "answer", sdp: answer.sdp } });
+    this.#signalling.sendDescription({ type: "answer", sdp: answer.sdp });
     this.#log.debug({ sdp: answer.sdp }, "sent answer");
-    const queued = this.#pendingCandidates ?? [];
-    this.#pendingCandidates = undefined;
-    for (const candidate of queued) this.#sendCandidate(candidate);
     this.#log.info(
       { senderId: this.senderId, video: media.video ?? "none", audio: media.audio },
       "receiving from sender",
     );
     this.emit("negotiated", media);
-  }
-
-  #sendCandidate(candidate: IcePayload): void {
-    if (this.#closed) return;
-    if (this.#pendingCandidates) {
-      this.#pendingCandidates.push(candidate);
-      return;
-    }
-    this.#options.send({ type: "peer", sessionId: this.sessionId, ice: candidate });
   }
 }

@@ -8,7 +8,8 @@ import { MediaStream, MediaStreamTrack, type RTCPeerConnection, type RTCRtpTrans
 import type { Logger } from "../common/logger.ts";
 import type { OutgoingStream } from "../media/OutgoingStream.ts";
 import type { VideoCodec } from "../media/pipelines.ts";
-import type { IcePayload, PeerMessage } from "../protocol/index.ts";
+import type { PeerMessage } from "../protocol/index.ts";
+import { type SessionEndReason, type SessionMessage, SessionSignalling } from "./SessionSignalling.ts";
 import { createPeerConnection, type IceSettings, isKeyframeRequest } from "./webrtc.ts";
 
 export interface ProducerSessionOptions {
@@ -22,18 +23,11 @@ export interface ProducerSessionOptions {
   audio: OutgoingStream | undefined;
   ice: IceSettings;
   /** Sends a message to the viewer through the signalling server. */
-  send: (message: PeerMessage | { type: "endSession"; sessionId: string }) => void;
+  send: (message: SessionMessage) => void;
   logger: Logger;
   /** How long ICE may stay "disconnected" before the session is given up. Default 10 s. */
   disconnectedTimeoutMs?: number;
 }
-
-export type SessionEndReason =
-  | "ended-by-peer"
-  | "failed"
-  | "closed-by-device"
-  | "signalling-lost"
-  | "negotiation-failed";
 
 interface ProducerSessionEvents {
   connected: [];
@@ -47,8 +41,7 @@ export class ProducerSession extends EventEmitter<ProducerSessionEvents> {
   readonly #log: Logger;
   readonly #pc: RTCPeerConnection;
   readonly #unsubscribe: Array<() => void> = [];
-  /** Local candidates wait until our SDP has gone out: a candidate before the SDP breaks the browser. */
-  #pendingCandidates: IcePayload[] | undefined = [];
+  readonly #signalling: SessionSignalling;
   #disconnectedTimer: NodeJS.Timeout | undefined;
   #closed = false;
   readonly createdAt = performance.now();
@@ -61,10 +54,7 @@ export class ProducerSession extends EventEmitter<ProducerSessionEvents> {
     this.#options = options;
     this.#log = options.logger.child({ sessionId: options.sessionId });
     this.#pc = createPeerConnection(options.ice, options.video ? options.videoCodec : undefined);
-    this.#pc.onIceCandidate.subscribe((candidate) => {
-      if (!candidate?.candidate || candidate.sdpMLineIndex === undefined) return;
-      this.#sendCandidate({ candidate: candidate.candidate, sdpMLineIndex: candidate.sdpMLineIndex });
-    });
+    this.#signalling = new SessionSignalling(options.sessionId, this.#pc, options.send);
     this.#pc.connectionStateChange.subscribe((state) => this.#onConnectionState(state));
   }
 
@@ -108,15 +98,11 @@ export class ProducerSession extends EventEmitter<ProducerSessionEvents> {
       if (this.#closed) return;
       const description = this.#pc.localDescription;
       if (!description) throw new Error("no local description");
-      this.#options.send({
-        type: "peer",
-        sessionId: this.sessionId,
-        sdp: { type: description.type as "offer" | "answer", sdp: description.sdp },
+      this.#signalling.sendDescription({
+        type: description.type as "offer" | "answer",
+        sdp: description.sdp,
       });
       this.#log.debug({ sdp: description.sdp }, `sent ${description.type}`);
-      const queued = this.#pendingCandidates ?? [];
-      this.#pendingCandidates = undefined;
-      for (const candidate of queued) this.#sendCandidate(candidate);
     } catch (error) {
       this.#log.warn({ err: (error as Error).message }, "negotiation failed");
       this.close("negotiation-failed");
@@ -134,11 +120,8 @@ export class ProducerSession extends EventEmitter<ProducerSessionEvents> {
         }
         this.#log.debug({ sdp: message.sdp.sdp }, "received answer");
         await this.#pc.setRemoteDescription({ type: "answer", sdp: message.sdp.sdp });
-      } else if (message.ice.candidate) {
-        await this.#pc.addIceCandidate({
-          candidate: message.ice.candidate,
-          sdpMLineIndex: message.ice.sdpMLineIndex,
-        });
+      } else {
+        await this.#signalling.addRemoteCandidate(message.ice);
       }
     } catch (error) {
       this.#log.warn({ err: (error as Error).message }, "could not apply a message from the viewer");
@@ -155,9 +138,7 @@ export class ProducerSession extends EventEmitter<ProducerSessionEvents> {
     this.#closed = true;
     clearTimeout(this.#disconnectedTimer);
     for (const unsubscribe of this.#unsubscribe.splice(0)) unsubscribe();
-    if (reason !== "ended-by-peer" && reason !== "signalling-lost") {
-      this.#options.send({ type: "endSession", sessionId: this.sessionId });
-    }
+    this.#signalling.end(reason);
     void this.#pc.close().catch(() => {});
     this.#log.info({ reason, consumerId: this.consumerId }, "viewer session ended");
     this.emit("closed", reason);
@@ -179,15 +160,6 @@ export class ProducerSession extends EventEmitter<ProducerSessionEvents> {
       () => fromSender.unSubscribe(),
       () => fromReceiver.unSubscribe(),
     );
-  }
-
-  #sendCandidate(candidate: IcePayload): void {
-    if (this.#closed) return;
-    if (this.#pendingCandidates) {
-      this.#pendingCandidates.push(candidate);
-      return;
-    }
-    this.#options.send({ type: "peer", sessionId: this.sessionId, ice: candidate });
   }
 
   #onConnectionState(state: string): void {

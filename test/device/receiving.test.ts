@@ -9,7 +9,7 @@ import { join } from "node:path";
 import type { Page } from "playwright-core";
 import { describe, expect, it } from "vitest";
 import { waitInPage } from "../helpers/browser.ts";
-import { consumeProducer, stage, startDevice, statsAfter } from "../helpers/device.ts";
+import { consumeProducer, stage, startDevice, startTestDevice, statsAfter } from "../helpers/device.ts";
 import {
   audioRms,
   colourDistance,
@@ -82,18 +82,7 @@ describe("record", () => {
   it("writes one WebM per session with video and audio, the right length, the camera's picture and sound", async () => {
     const dir = directory();
     const s = await stage();
-    const device = await startDevice(s.signalling, [
-      "--name",
-      "dev",
-      "--video",
-      "test",
-      "--audio",
-      "test",
-      "--incoming-video",
-      "record",
-      "--record-dir",
-      dir,
-    ]);
+    const device = await startTestDevice(s.signalling, ["--incoming-video", "record", "--record-dir", dir]);
     const { page, log } = await s.openPage("phone");
     const flowing = await sendToDevice(page, log, "dev");
     await new Promise((resolve) => setTimeout(resolve, 4000));
@@ -124,18 +113,7 @@ describe("record", () => {
   it("still leaves a file that decodes to its end when the page disconnects", async () => {
     const dir = directory();
     const s = await stage();
-    const device = await startDevice(s.signalling, [
-      "--name",
-      "dev",
-      "--video",
-      "test",
-      "--audio",
-      "test",
-      "--incoming-video",
-      "record",
-      "--record-dir",
-      dir,
-    ]);
+    const device = await startTestDevice(s.signalling, ["--incoming-video", "record", "--record-dir", dir]);
     const { page, log } = await s.openPage("phone");
     await sendToDevice(page, log, "dev");
     await new Promise((resolve) => setTimeout(resolve, 2500));
@@ -149,18 +127,7 @@ describe("record", () => {
   it("finalizes the recording on SIGTERM", async () => {
     const dir = directory();
     const s = await stage();
-    const device = await startDevice(s.signalling, [
-      "--name",
-      "dev",
-      "--video",
-      "test",
-      "--audio",
-      "test",
-      "--incoming-video",
-      "record",
-      "--record-dir",
-      dir,
-    ]);
+    const device = await startTestDevice(s.signalling, ["--incoming-video", "record", "--record-dir", dir]);
     const { page, log } = await s.openPage("phone");
     await sendToDevice(page, log, "dev");
     await new Promise((resolve) => setTimeout(resolve, 2500));
@@ -174,18 +141,7 @@ describe("record", () => {
   it("still leaves a playable file when the device is killed outright (SIGKILL)", async () => {
     const dir = directory();
     const s = await stage();
-    const device = await startDevice(s.signalling, [
-      "--name",
-      "dev",
-      "--video",
-      "test",
-      "--audio",
-      "test",
-      "--incoming-video",
-      "record",
-      "--record-dir",
-      dir,
-    ]);
+    const device = await startTestDevice(s.signalling, ["--incoming-video", "record", "--record-dir", dir]);
     const { page, log } = await s.openPage("phone");
     await sendToDevice(page, log, "dev");
     await recordingStarted(dir);
@@ -209,15 +165,9 @@ describe("record", () => {
   it("records H.264 into Matroska", async () => {
     const dir = directory();
     const s = await stage();
-    const device = await startDevice(s.signalling, [
-      "--name",
-      "dev",
+    const device = await startTestDevice(s.signalling, [
       "--codec",
       "h264",
-      "--video",
-      "test",
-      "--audio",
-      "test",
       "--incoming-video",
       "record",
       "--record-dir",
@@ -241,16 +191,7 @@ describe("speaker", () => {
     const dir = directory();
     const wav = join(dir, "speaker.wav");
     const s = await stage();
-    const device = await startDevice(s.signalling, [
-      "--name",
-      "dev",
-      "--video",
-      "test",
-      "--audio",
-      "test",
-      "--speaker",
-      `file:${wav}`,
-    ]);
+    const device = await startTestDevice(s.signalling, ["--speaker", `file:${wav}`]);
     const { page, log } = await s.openPage("phone");
     await sendToDevice(page, log, "dev");
     await new Promise((resolve) => setTimeout(resolve, 3000));
@@ -264,16 +205,7 @@ describe("speaker", () => {
     const dir = directory();
     const wav = join(dir, "speaker.wav");
     const s = await stage();
-    const device = await startDevice(s.signalling, [
-      "--name",
-      "dev",
-      "--video",
-      "test",
-      "--audio",
-      "test",
-      "--speaker",
-      `file:${wav}`,
-    ]);
+    const device = await startTestDevice(s.signalling, ["--speaker", `file:${wav}`]);
     await new Promise((resolve) => setTimeout(resolve, 2000));
     device.signal("SIGTERM");
     expect(await device.exited()).toBe(0);
@@ -285,16 +217,7 @@ describe("speaker", () => {
 describe("echo", () => {
   it("sends the camera back with an overlay: the overlay region differs, the rest matches", async () => {
     const s = await stage();
-    await startDevice(s.signalling, [
-      "--name",
-      "dev",
-      "--video",
-      "test",
-      "--audio",
-      "test",
-      "--incoming-video",
-      "echo",
-    ]);
+    await startTestDevice(s.signalling, ["--incoming-video", "echo"]);
     const { page, log } = await s.openPage("phone");
     await sendToDevice(page, log, "dev");
     const senderId = (await page.evaluate("t.api._channel._channelId")) as string;
@@ -372,13 +295,7 @@ describe("several senders at once", () => {
     const dir = directory();
     const wav = join(dir, "speaker.wav");
     const s = await stage();
-    const device = await startDevice(s.signalling, [
-      "--name",
-      "dev",
-      "--video",
-      "test",
-      "--audio",
-      "test",
+    const device = await startTestDevice(s.signalling, [
       "--incoming-video",
       "record",
       "--record-dir",

@@ -8,7 +8,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { consoleOf, launchBrowser, waitInPage } from "../helpers/browser.ts";
-import { consumeProducer, type Inbound, stage, startDevice, statsAfter } from "../helpers/device.ts";
+import {
+  consumeProducer,
+  type Inbound,
+  stage,
+  startDevice,
+  startTestDevice,
+  statsAfter,
+} from "../helpers/device.ts";
 import { alive, descendants, startCli } from "../helpers/processes.ts";
 import { GSTWEBRTC_API_BUNDLE, serveStatic } from "../helpers/static-server.ts";
 
@@ -27,16 +34,7 @@ function expectPlaying(first: Inbound, later: Inbound, options: { audio?: boolea
 describe.each(["vp8", "h264"] as const)("%s", (codec) => {
   it("a gstwebrtc-api page decodes 640x480 video and hears the tone", async () => {
     const s = await stage();
-    await startDevice(s.signalling, [
-      "--name",
-      "dev",
-      "--video",
-      "test",
-      "--audio",
-      "test",
-      "--codec",
-      codec,
-    ]);
+    await startTestDevice(s.signalling, ["--codec", codec]);
     const { page, log } = await s.openPage("viewer");
     const first = await consumeProducer(page, "dev", log);
     expect(first.codec?.toLowerCase()).toBe(`video/${codec}`);
@@ -179,7 +177,7 @@ describe("bad sources", () => {
 describe("one encode, shared", () => {
   it("three viewers at once: one video encoder process, and all three decode", async () => {
     const s = await stage();
-    const device = await startDevice(s.signalling, ["--name", "dev", "--video", "test", "--audio", "test"]);
+    const device = await startTestDevice(s.signalling);
     const viewers = await Promise.all(["a", "b", "c"].map((name) => s.openPage(name)));
     const firsts = await Promise.all(viewers.map(({ page, log }) => consumeProducer(page, "dev", log)));
     const encoders = descendants(device.process.pid ?? 0).filter((p) =>
@@ -195,7 +193,7 @@ describe("one encode, shared", () => {
 
   it("answers a viewer that offers (createConsumerSessionWithOfferOptions)", async () => {
     const s = await stage();
-    await startDevice(s.signalling, ["--name", "dev", "--video", "test", "--audio", "test"]);
+    await startTestDevice(s.signalling);
     const { page, log } = await s.openPage("viewer");
     const first = await consumeProducer(page, "dev", log, { offer: true });
     expectPlaying(first, await statsAfter(page, 1500));
@@ -205,7 +203,7 @@ describe("one encode, shared", () => {
 describe("supervision", () => {
   it("after the encoder process is killed, frames resume within 3 s", async () => {
     const s = await stage();
-    const device = await startDevice(s.signalling, ["--name", "dev", "--video", "test", "--audio", "test"]);
+    const device = await startTestDevice(s.signalling);
     const { page, log } = await s.openPage("viewer");
     await consumeProducer(page, "dev", log);
     const [encoder] = descendants(device.process.pid ?? 0).filter((p) => /vp8enc/.test(p.command));
@@ -227,7 +225,7 @@ describe("supervision", () => {
 
   it("SIGTERM: viewers get endSession, every child stops, exit 0 within 3 s", async () => {
     const s = await stage();
-    const device = await startDevice(s.signalling, ["--name", "dev", "--video", "test", "--audio", "test"]);
+    const device = await startTestDevice(s.signalling);
     const { page, log } = await s.openPage("viewer");
     await consumeProducer(page, "dev", log);
     const children = descendants(device.process.pid ?? 0);

@@ -24,6 +24,11 @@ export async function startDevice(
   return device;
 }
 
+/** A device called "dev" sending the test pattern and tone, plus `extra` flags (later flags win). */
+export function startTestDevice(signalling: string, extra: string[] = []): Promise<Child> {
+  return startDevice(signalling, ["--name", "dev", "--video", "test", "--audio", "test", ...extra]);
+}
+
 export interface Stage {
   signalling: string;
   server: Awaited<ReturnType<typeof startServer>>["server"];

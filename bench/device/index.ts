@@ -30,6 +30,7 @@ import { parseArgs } from "node:util";
 import { chromium, type Page } from "playwright-core";
 import { clockBlockLayout } from "../../src/media/TestPattern.ts";
 import { SignallingServer } from "../../src/signalling/SignallingServer.ts";
+import { CHROMIUM_WEBRTC_ARGS } from "../../test/helpers/netns.ts";
 
 const { values: args } = parseArgs({
   options: {
@@ -174,19 +175,7 @@ const browser = ["ttff", "latency", "talkback", "echo", "incoming"].some((sectio
   ? await chromium.launchPersistentContext(profile, {
       executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
       headless: true,
-      args: [
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--disable-features=WebRtcHideLocalIpsWithMdns",
-        "--use-fake-device-for-media-stream",
-        "--use-fake-ui-for-media-stream",
-        "--allow-loopback-in-peer-connection",
-        "--autoplay-policy=no-user-gesture-required",
-      ],
+      args: CHROMIUM_WEBRTC_ARGS,
     })
   : undefined;
 

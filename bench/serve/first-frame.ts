@@ -14,6 +14,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { chromium } from "playwright-core";
 import { spkiFingerprint } from "../../src/pki/certificates.ts";
+import { CHROMIUM_WEBRTC_ARGS } from "../../test/helpers/netns.ts";
 
 const { values: args } = parseArgs({
   options: { runs: { type: "string", default: "3" }, json: { type: "string" } },
@@ -46,17 +47,7 @@ for (let run = 0; run < Number(args.runs); run++) {
   const browser = await chromium.launchPersistentContext(profile, {
     executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
     headless: true,
-    args: [
-      `--ignore-certificate-errors-spki-list=${spkiFingerprint(ca)}`,
-      "--disable-gpu",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-      "--disable-features=WebRtcHideLocalIpsWithMdns",
-      "--allow-loopback-in-peer-connection",
-      "--autoplay-policy=no-user-gesture-required",
-    ],
+    args: [`--ignore-certificate-errors-spki-list=${spkiFingerprint(ca)}`, ...CHROMIUM_WEBRTC_ARGS],
   });
   const page = await browser.newPage();
   await page.goto("https://127.0.0.1:8443/");

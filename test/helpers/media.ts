@@ -22,6 +22,31 @@ export function discover(file: string): Discovered {
   return { durationSeconds: seconds, video: streams("video"), audio: streams("audio"), raw };
 }
 
+/**
+ * Runs `filesrc location=FILE ! STEPS ! SINK location=TMP` and returns what the sink wrote: raw
+ * samples or pixels to look at.
+ */
+function decodeToBytes(
+  file: string,
+  steps: string[],
+  sink: "filesink" | "multifilesink" = "filesink",
+): Buffer {
+  const dir = mkdtempSync(join(tmpdir(), "device-rtc-decode-"));
+  const out = join(dir, "decoded.raw");
+  try {
+    execFileSync(
+      "gst-launch-1.0",
+      ["-q", "filesrc", `location=${file}`, "!", ...steps, "!", sink, `location=${out}`],
+      {
+        timeout: 60_000,
+      },
+    );
+    return readFileSync(out);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 /** Decodes a whole file; throws if any part of it does not decode. */
 export function decodesToTheEnd(file: string): void {
   execFileSync("gst-launch-1.0", ["-q", "filesrc", `location=${file}`, "!", "decodebin", "!", "fakesink"], {
@@ -31,37 +56,19 @@ export function decodesToTheEnd(file: string): void {
 
 /** RMS (0…1) of the decoded audio of a file, mono 48 kHz. */
 export function audioRms(file: string): number {
-  const dir = mkdtempSync(join(tmpdir(), "device-rtc-pcm-"));
-  const pcm = join(dir, "audio.raw");
-  try {
-    execFileSync(
-      "gst-launch-1.0",
-      [
-        "-q",
-        "filesrc",
-        `location=${file}`,
-        "!",
-        "decodebin",
-        "!",
-        "audioconvert",
-        "!",
-        "audioresample",
-        "!",
-        "audio/x-raw,format=S16LE,channels=1,rate=48000",
-        "!",
-        "filesink",
-        `location=${pcm}`,
-      ],
-      { timeout: 60_000 },
-    );
-    const samples = readFileSync(pcm);
-    let sum = 0;
-    const count = Math.floor(samples.length / 2);
-    for (let i = 0; i < count; i++) sum += (samples.readInt16LE(i * 2) / 32768) ** 2;
-    return count ? Math.sqrt(sum / count) : 0;
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  const samples = decodeToBytes(file, [
+    "decodebin",
+    "!",
+    "audioconvert",
+    "!",
+    "audioresample",
+    "!",
+    "audio/x-raw,format=S16LE,channels=1,rate=48000",
+  ]);
+  let sum = 0;
+  const count = Math.floor(samples.length / 2);
+  for (let i = 0; i < count; i++) sum += (samples.readInt16LE(i * 2) / 32768) ** 2;
+  return count ? Math.sqrt(sum / count) : 0;
 }
 
 /** RMS (0…1) of a WAV file's samples (16-bit). */
@@ -79,34 +86,13 @@ export function lastFrameRegion(
   file: string,
   region: { x: number; y: number; w: number; h: number },
 ): number[] {
-  const dir = mkdtempSync(join(tmpdir(), "device-rtc-frame-"));
-  const frame = join(dir, "frame.rgb");
-  try {
-    // multifilesink with a fixed name overwrites the file with every frame: the last one stays.
-    execFileSync(
-      "gst-launch-1.0",
-      [
-        "-q",
-        "filesrc",
-        `location=${file}`,
-        "!",
-        "decodebin",
-        "!",
-        "videoconvert",
-        "!",
-        "videoscale",
-        "!",
-        "video/x-raw,format=RGB,width=640,height=480",
-        "!",
-        "multifilesink",
-        `location=${frame}`,
-      ],
-      { timeout: 60_000 },
-    );
-    return meanRgb(readFileSync(frame), 640, region);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  // multifilesink with a fixed name overwrites the file with every frame: the last one stays.
+  const frame = decodeToBytes(
+    file,
+    ["decodebin", "!", "videoconvert", "!", "videoscale", "!", "video/x-raw,format=RGB,width=640,height=480"],
+    "multifilesink",
+  );
+  return meanRgb(frame, 640, region);
 }
 
 export function meanRgb(
@@ -132,37 +118,13 @@ export function colourDistance(a: number[], b: number[]): number {
 
 /** Mean and standard deviation of the luma of a PNG (e.g. a screenshot), decoded with GStreamer. */
 export function pngLuma(png: string): { mean: number; stddev: number } {
-  const dir = mkdtempSync(join(tmpdir(), "device-rtc-png-"));
-  const raw = join(dir, "image.gray");
-  try {
-    execFileSync(
-      "gst-launch-1.0",
-      [
-        "-q",
-        "filesrc",
-        `location=${png}`,
-        "!",
-        "pngdec",
-        "!",
-        "videoconvert",
-        "!",
-        "video/x-raw,format=GRAY8",
-        "!",
-        "filesink",
-        `location=${raw}`,
-      ],
-      { timeout: 20_000 },
-    );
-    const pixels = readFileSync(raw);
-    let sum = 0;
-    for (const value of pixels) sum += value;
-    const mean = sum / pixels.length;
-    let variance = 0;
-    for (const value of pixels) variance += (value - mean) ** 2;
-    return { mean, stddev: Math.sqrt(variance / pixels.length) };
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  const pixels = decodeToBytes(png, ["pngdec", "!", "videoconvert", "!", "video/x-raw,format=GRAY8"]);
+  let sum = 0;
+  for (const value of pixels) sum += value;
+  const mean = sum / pixels.length;
+  let variance = 0;
+  for (const value of pixels) variance += (value - mean) ** 2;
+  return { mean, stddev: Math.sqrt(variance / pixels.length) };
 }
 
 /** The time span of what a file decodes to (first to last presentation time), in seconds. */

@@ -1,9 +1,12 @@
 /** The `device-rtc` command line. Each subcommand lives in its own module. */
 import { readFileSync } from "node:fs";
 import { Command, CommanderError } from "commander";
+import { ConfigError } from "../config/errors.ts";
+import { withConfig } from "../config/layers.ts";
 import { SourceError } from "../media/sources.ts";
 import { PkiExistsError, PkiMissingError } from "../pki/PkiStore.ts";
 import { ListenError, TlsConfigError } from "../signalling/errors.ts";
+import { configCommand } from "./config.ts";
 import { deviceCommand } from "./device.ts";
 import { UsageError } from "./lifecycle.ts";
 import { pkiCommand } from "./pki.ts";
@@ -18,15 +21,20 @@ const program = new Command("device-rtc")
   .description("Two-way WebRTC audio and video between this device and web browsers.")
   .version(version, "-V, --version")
   .showHelpAfterError()
-  .addCommand(serveCommand())
-  .addCommand(signallingCommand())
-  .addCommand(deviceCommand())
-  .addCommand(pkiCommand());
+  .addCommand(withConfig(serveCommand()))
+  .addCommand(withConfig(signallingCommand()))
+  .addCommand(withConfig(deviceCommand()))
+  .addCommand(pkiCommand())
+  .addCommand(configCommand());
 
 try {
   await program.parseAsync(process.argv);
 } catch (error) {
   if (error instanceof CommanderError) process.exit(error.exitCode);
+  if (error instanceof ConfigError) {
+    process.stderr.write(`device-rtc: ${error.message}\n`);
+    process.exit(error.exitCode);
+  }
   if (
     error instanceof UsageError ||
     error instanceof TlsConfigError ||

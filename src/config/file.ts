@@ -17,6 +17,8 @@ export interface FileEntry {
   readonly key: string;
   readonly value: RawValue;
   readonly line: number;
+  /** Why the value cannot be used (a mapping, a list of lists), reported once the key is known to exist. */
+  readonly problem?: string;
 }
 
 export interface ConfigFile {
@@ -69,19 +71,19 @@ export function parseConfigText(text: string, path: string): ConfigFile {
     if (!isScalar(keyNode) || typeof keyNode.value !== "string") {
       throw new ConfigError(`${fileLocation(path, line)}: a key must be a plain name such as \`port\``);
     }
-    const key = keyNode.value;
-    entries.push({ key, line, value: rawValue(pair.value as Node | null, document, key, path, line) });
+    try {
+      entries.push({ key: keyNode.value, line, value: rawValue(pair.value as Node | null, document) });
+    } catch (error) {
+      if (!(error instanceof ShapeError)) throw error;
+      entries.push({ key: keyNode.value, line, value: null, problem: error.message });
+    }
   }
   return { path, entries };
 }
 
-function rawValue(
-  node: Node | null,
-  document: ReturnType<typeof parseDocument>,
-  key: string,
-  path: string,
-  line: number,
-): RawValue {
+class ShapeError extends Error {}
+
+function rawValue(node: Node | null, document: ReturnType<typeof parseDocument>): RawValue {
   const resolved = isAlias(node) ? (node.resolve(document) as Node | undefined) : node;
   if (resolved === null || resolved === undefined) return null;
   if (isScalar(resolved)) {
@@ -92,16 +94,12 @@ function rawValue(
     return resolved.items.map((item) => {
       const element = isAlias(item) ? item.resolve(document) : item;
       if (!isScalar(element)) {
-        throw new ConfigError(
-          `${fileLocation(path, line)}: ${key}: a list of values cannot hold ${describe(element)}`,
-        );
+        throw new ShapeError(`a list of values cannot hold ${describe(element)}`);
       }
       return String(element.value);
     });
   }
-  throw new ConfigError(
-    `${fileLocation(path, line)}: ${key}: expected a value or a list, not ${describe(resolved)}`,
-  );
+  throw new ShapeError(`expected a value or a list, not ${describe(resolved)}`);
 }
 
 function isUnset(value: unknown, type: string | undefined): boolean {

@@ -159,6 +159,7 @@ function valuesFromFile(
     const where = fileLocation(file.path, entry.line);
     const key = byKey.get(entry.key);
     if (!key) throw new ConfigError(`${where}: ${unknownKey(command, entry.key, [...byKey.keys()])}`);
+    if (entry.problem) throw new ConfigError(`${where}: ${key.key}: ${entry.problem}`);
     if (entry.value === null) continue;
     values.set(key.attribute, {
       value: convert(command, key, entry.value, (reason) => `${where}: ${key.key}: ${reason}`),
@@ -188,9 +189,12 @@ function valuesFromEnv(command: Command, keys: readonly ConfigKey[], state: Enab
   const others = new Set(siblingsOf(command).flatMap((other) => configKeys(other).map((key) => key.env)));
   for (const name of Object.keys(state.env)) {
     if (!name.startsWith(ENV_PREFIX) || names.has(name) || name === CONFIG_ENV || others.has(name)) continue;
-    const near = closest(name, [...names]);
+    const bare = (variable: string) => variable.slice(ENV_PREFIX.length);
+    const near = closest(bare(name), [...names].map(bare));
     if (near)
-      state.warn(`ignoring ${name}: not an option of ${commandPath(command)} (did you mean ${near}?)`);
+      state.warn(
+        `ignoring ${name}: not an option of ${commandPath(command)} (did you mean ${ENV_PREFIX}${near}?)`,
+      );
   }
   return values;
 }

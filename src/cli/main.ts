@@ -3,6 +3,7 @@ import { CommanderError } from "commander";
 import { ConfigError } from "../config/errors.ts";
 import { SourceError } from "../media/sources.ts";
 import { PkiExistsError, PkiMissingError } from "../pki/PkiStore.ts";
+import { ServiceError } from "../service/ServiceInstaller.ts";
 import { ListenError, TlsConfigError } from "../signalling/errors.ts";
 import { UsageError } from "./lifecycle.ts";
 import { createProgram } from "./program.ts";
@@ -21,7 +22,8 @@ try {
     error instanceof ListenError ||
     error instanceof SourceError ||
     error instanceof PkiExistsError ||
-    error instanceof PkiMissingError
+    error instanceof PkiMissingError ||
+    error instanceof ServiceError
   ) {
     process.stderr.write(`device-rtc: ${error.message}\n`);
     process.exit(error instanceof UsageError ? error.exitCode : 1);

@@ -6,6 +6,7 @@ import { configCommand } from "./config.ts";
 import { deviceCommand } from "./device.ts";
 import { pkiCommand } from "./pki.ts";
 import { serveCommand } from "./serve.ts";
+import { serviceCommand } from "./service.ts";
 import { signallingCommand } from "./signalling.ts";
 
 const { version } = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
@@ -25,5 +26,6 @@ export function createProgram(config: ConfigLayersOptions = {}): Command {
     .addCommand(withConfig(signallingCommand(), config))
     .addCommand(withConfig(deviceCommand(), config))
     .addCommand(pkiCommand())
-    .addCommand(configCommand());
+    .addCommand(configCommand())
+    .addCommand(serviceCommand());
 }

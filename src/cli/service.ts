@@ -139,6 +139,9 @@ function printPlan(steps: readonly Step[]): void {
       case "remove":
         say(`# remove ${step.path}`);
         break;
+      case "link":
+        say(`# link ${step.path} → ${step.target}`);
+        break;
       case "run":
         say(`# run ${step.argv.join(" ")}`);
         break;

@@ -64,6 +64,7 @@ export type Step =
   | { kind: "write"; path: string; content: string; mode: number; group?: string; keep?: boolean }
   | { kind: "copy-app"; from: string; to: string }
   | { kind: "remove"; path: string }
+  | { kind: "link"; path: string; target: string }
   | { kind: "run"; argv: string[]; optional?: boolean };
 
 export const SYSTEM_PATHS = {
@@ -120,7 +121,10 @@ export class ServiceInstaller {
           mode: 0o644,
         },
         ...this.#systemctl(["daemon-reload"], { online: true }),
-        ...this.#systemctl(["enable", `${SERVICE_NAME}.service`]),
+        // What `systemctl --user enable` does; made by hand when no user manager runs (over ssh, in tests).
+        ...(this.#userManagerRunning()
+          ? this.#systemctl(["enable", `${SERVICE_NAME}.service`])
+          : [{ kind: "link" as const, path: this.#userWants(), target: `../${SERVICE_NAME}.service` }]),
         ...this.#systemctl(["restart", `${SERVICE_NAME}.service`], { online: true }),
       ];
     }
@@ -156,9 +160,13 @@ export class ServiceInstaller {
     if (!dryRun) this.#checkWhoRuns();
     const { mode } = this.#options;
     const { unit, config } = this.paths;
+    const disable =
+      mode === "user" && !this.#userManagerRunning()
+        ? [{ kind: "remove" as const, path: this.#userWants() }]
+        : this.#systemctl(["disable", `${SERVICE_NAME}.service`]);
     const steps: Step[] = [
       ...this.#systemctl(["stop", `${SERVICE_NAME}.service`], { online: true, optional: true }),
-      ...(existsSync(this.#onDisk(unit)) ? this.#systemctl(["disable", `${SERVICE_NAME}.service`]) : []),
+      ...(existsSync(this.#onDisk(unit)) ? disable : []),
       { kind: "remove", path: unit },
     ];
     if (mode === "system") {
@@ -201,8 +209,14 @@ export class ServiceInstaller {
           copyApp(step.from, this.#onDisk(step.to));
           say(`copied the application to ${step.to}`);
           break;
+        case "link":
+          mkdirSync(dirname(target), { recursive: true });
+          rmSync(target, { force: true });
+          symlinkSync(step.target, target);
+          say(`linked ${step.path} → ${step.target}`);
+          break;
         case "remove":
-          if (existsSync(target)) {
+          if (existsSync(target) || isLink(target)) {
             rmSync(target, { recursive: true, force: true });
             say(`removed ${step.path}`);
           }
@@ -219,6 +233,14 @@ export class ServiceInstaller {
         }
       }
     }
+  }
+
+  #userManagerRunning(): boolean {
+    return this.#options.root === undefined && this.#options.systemdRunning;
+  }
+
+  #userWants(): string {
+    return join(dirname(this.paths.unit), "default.target.wants", `${SERVICE_NAME}.service`);
   }
 
   #checkWhoRuns(): void {
@@ -290,6 +312,14 @@ export class ServiceInstaller {
   #groupId(group: string): number | undefined {
     const gid = Number(this.#groupLine(group)?.[2]);
     return Number.isInteger(gid) ? gid : undefined;
+  }
+}
+
+function isLink(path: string): boolean {
+  try {
+    return lstatSync(path).isSymbolicLink();
+  } catch {
+    return false;
   }
 }
 

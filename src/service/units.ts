@@ -33,13 +33,17 @@ function path(nodeDir: string): string {
   return [nodeDir, ...standard.filter((dir) => dir !== nodeDir)].join(":");
 }
 
+/** Where the Raspberry Pi guide is, when the path can be written as a plain file: URI. */
+function documentation(appDir: string): string {
+  return /^[A-Za-z0-9_./-]+$/.test(appDir) ? `Documentation=file:${appDir}/docs/RASPBERRY-PI.md\n` : "";
+}
+
 /** The system unit: runs `serve` as the dedicated user with only the devices and privileges it needs. */
 export function systemUnit({ appDir, nodeDir, configPath }: SystemUnitParams): string {
   return `${HEADER("")}
 [Unit]
 Description=device-rtc: this device's camera, microphone and speaker for web browsers (WebRTC)
-Documentation=file:${appDir}/docs/RASPBERRY-PI.md
-After=network-online.target sound.target
+${documentation(appDir)}After=network-online.target sound.target
 Wants=network-online.target
 
 [Service]
@@ -119,8 +123,7 @@ export function userUnit({ appDir, nodeDir, configPath }: UserUnitParams): strin
   return `${HEADER(" --user")}
 [Unit]
 Description=device-rtc: this device's camera, microphone and speaker for web browsers (WebRTC)
-Documentation=file:${appDir}/docs/RASPBERRY-PI.md
-
+${documentation(appDir)}
 [Service]
 Type=exec
 ExecStart=${systemdQuote(`${appDir}/bin/device-rtc.js`)} serve --config ${systemdQuote(configPath)}

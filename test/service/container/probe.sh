@@ -13,7 +13,8 @@ registered() {
   done
   return 1
 }
-"$SOURCE/bin/device-rtc.js" service install
+# The README's second command, `sudo npx device-rtc service install`, with the environment sudo gives root.
+env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root npx device-rtc service install
 echo $? >/results/install.status
 registered 1
 systemctl show device-rtc -p ActiveState -p SubState -p NRestarts >/results/running.txt

@@ -132,6 +132,8 @@ export function applyConfigLayers(command: Command): void {
     origins.set(CONFIG_OPTION, given ? "flag --config" : `environment ${CONFIG_ENV}`);
   }
 
+  relate(command, keys, origins);
+
   for (const option of state.checkRequired ? state.mandatory : []) {
     if (command.getOptionValue(option.attributeName()) === undefined) {
       const key = keys.find((candidate) => candidate.option === option);
@@ -139,6 +141,44 @@ export function applyConfigLayers(command: Command): void {
         `required option '${option.flags}' not specified` +
           (key ? ` (nor ${key.env}, nor \`${key.key}:\` in a --config file)` : ""),
       );
+    }
+  }
+}
+
+/** Commander's `.conflicts()` and `.implies()` (fields its typings do not declare). */
+interface Related {
+  conflictsWith?: string[];
+  implied?: Record<string, unknown>;
+}
+
+/**
+ * Commander applies `.implies()` and checks `.conflicts()` before this hook runs, so only for flags: here
+ * both are applied again for values that came from the environment or the file.
+ */
+function relate(command: Command, keys: readonly ConfigKey[], origins: Map<string, string>): void {
+  const set = (attribute: string) =>
+    command.getOptionValue(attribute) !== undefined && command.getOptionValueSource(attribute) !== "default";
+  const layered = (attribute: string) =>
+    ["config", "env"].includes(command.getOptionValueSource(attribute) ?? "");
+  const name = (attribute: string) => {
+    const key = keys.find((candidate) => candidate.attribute === attribute)?.key ?? attribute;
+    return `${key} (${origins.get(attribute) ?? "set"})`;
+  };
+  for (const option of command.options) {
+    const attribute = option.attributeName();
+    if (!set(attribute)) continue;
+    const { conflictsWith = [], implied } = option as unknown as Related;
+    for (const other of conflictsWith) {
+      if (set(other) && (layered(attribute) || layered(other))) {
+        throw new ConfigError(`${name(attribute)} cannot be used with ${name(other)}`);
+      }
+    }
+    if (implied && layered(attribute)) {
+      for (const [other, value] of Object.entries(implied)) {
+        if (set(other)) continue;
+        command.setOptionValueWithSource(other, value, "implied");
+        origins.set(other, `implied by ${name(attribute)}`);
+      }
     }
   }
 }

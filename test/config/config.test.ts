@@ -410,3 +410,40 @@ describe("config print and the reference file", () => {
     }
   });
 });
+
+describe("options that relate to others", () => {
+  const related = (env: NodeJS.ProcessEnv) => {
+    const command = withConfig(
+      serveCommand()
+        .addOption(new Option("--owner-secret <S>", "a secret"))
+        .addOption(new Option("--open", "no authentication").conflicts("ownerSecret"))
+        .addOption(new Option("--demo", "show the test pattern").implies({ video: "test" })),
+      { env },
+    );
+    inspectOnly(command);
+    return command;
+  };
+
+  it("commander's .conflicts() holds across layers, naming where each value came from", async () => {
+    const file = yamlFile("open: true\n");
+    await expect(
+      related({ DEVICE_RTC_OWNER_SECRET: "s3cret" }).parseAsync(["--config", file], { from: "user" }),
+    ).rejects.toThrow(
+      `open (config file ${file}, line 1) cannot be used with owner-secret (environment DEVICE_RTC_OWNER_SECRET)`,
+    );
+    const fine = related({});
+    await fine.parseAsync(["--config", file], { from: "user" });
+    expect(fine.getOptionValue("open")).toBe(true);
+  });
+
+  it("commander's .implies() applies to a value from the file, unless the implied option is set", async () => {
+    const implied = related({});
+    await implied.parseAsync(["--config", yamlFile("demo: true\n")], { from: "user" });
+    expect(implied.getOptionValue("video")).toBe("test");
+    expect(originsOf(implied).get("video")).toMatch(/^implied by demo \(config file .*, line 1\)$/);
+
+    const explicit = related({ DEVICE_RTC_VIDEO: "camera:/dev/video2" });
+    await explicit.parseAsync(["--config", yamlFile("demo: true\n")], { from: "user" });
+    expect(explicit.getOptionValue("video")).toBe("camera:/dev/video2");
+  });
+});

@@ -39,6 +39,8 @@ describe.skipIf(skip !== undefined)("the service under a real systemd", () => {
     expect(read("done"), context).toBe("done\n");
 
     expect(read("install.status").trim(), context).toBe("0");
+    expect(read("status.status").trim()).toBe("0");
+    expect(read("status.txt")).toMatch(/Active: active \(running\)/);
     expect(read("running.txt")).toContain("ActiveState=active");
     expect(read("running.txt")).toContain("NRestarts=0");
     expect(read("main-user.txt").trim()).toBe("device-rtc");

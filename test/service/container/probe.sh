@@ -17,6 +17,8 @@ registered() {
 env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root npx device-rtc service install
 echo $? >/results/install.status
 registered 1
+"$SOURCE/bin/device-rtc.js" service status >/results/status.txt
+echo $? >/results/status.status
 systemctl show device-rtc -p ActiveState -p SubState -p NRestarts >/results/running.txt
 main=$(systemctl show device-rtc -p MainPID --value)
 ps -o user= -p "$main" >/results/main-user.txt

@@ -1,7 +1,7 @@
 /** `device-rtc service`: install, remove and inspect the systemd service that runs `device-rtc serve`. */
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
-import { homedir } from "node:os";
+import { homedir, hostname } from "node:os";
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Command } from "commander";
@@ -16,6 +16,7 @@ const SOURCE_DIR = resolve(fileURLToPath(new URL("../..", import.meta.url)));
 interface ServiceFlags {
   user: boolean;
   dryRun: boolean;
+  print?: boolean;
   root?: string;
   purge?: boolean;
 }
@@ -31,6 +32,7 @@ export function serviceCommand(): Command {
       .option("--root <DIR>", "write under this directory and run systemctl offline (tests, images)");
 
   common(service.command("install"))
+    .option("--print", "print only the unit file, and change nothing", false)
     .description(
       "Install and start the service. As root: a system service running as the user device-rtc (in the " +
         "video, audio and render groups), options in /etc/device-rtc/config.yaml, data in /var/lib/device-rtc. " +
@@ -42,11 +44,17 @@ export function serviceCommand(): Command {
 Examples:
   sudo npx device-rtc service install
   npx device-rtc service install --user
-  npx device-rtc service install --dry-run`,
+  npx device-rtc service install --dry-run
+  npx device-rtc service install --print > device-rtc.service`,
     )
     .action((flags: ServiceFlags, cmd: Command) => {
       const installer = installerFor(flags, cmd);
-      const steps = installer.installPlan({ dryRun: flags.dryRun });
+      const steps = installer.installPlan({ dryRun: flags.dryRun || flags.print });
+      if (flags.print) {
+        const unit = steps.find((step) => step.kind === "write" && step.path === installer.paths.unit);
+        if (unit?.kind === "write") process.stdout.write(unit.content);
+        return;
+      }
       if (flags.dryRun) return printPlan(steps);
       installer.execute(steps, say);
       const { config } = installer.paths;
@@ -56,6 +64,7 @@ Examples:
         [
           "",
           `device-rtc is installed as a ${flags.user ? "user" : "system"} service.`,
+          `  open:     https://${hostname()}.local:8443/ (or the port in the config; the log lists every address)`,
           `  options:  ${config}  (then: ${flags.user ? "" : "sudo "}${systemctl} restart ${SERVICE_NAME})`,
           `  status:   device-rtc service status${flags.user ? " --user" : ""}`,
           `  log:      ${journal} -u ${SERVICE_NAME} -f`,

@@ -282,6 +282,13 @@ describe.skipIf(!isRoot || !haveSystemdTools)("install and uninstall in a tempor
     expect(dry.output).toContain("    ProtectSystem=strict");
     expect(dry.output).toContain(`# run systemctl --root=${root} enable device-rtc.service`);
     expect(tree(root)).toEqual(before);
+
+    const print = await cli(["service", "install", "--print", "--root", root]);
+    expect(print.code, print.output).toBe(0);
+    expect(print.output).toBe(
+      systemUnit({ appDir: "/opt/device-rtc", nodeDir: NODE_DIR, configPath: "/etc/device-rtc/config.yaml" }),
+    );
+    expect(tree(root)).toEqual(before);
   });
 
   it("puts the user only in the device groups this system has", () => {

@@ -4,11 +4,11 @@
  * the file and the variable mean exactly what the flag means (commander's own parsers). Mistakes are
  * named: the file and line, the key, the variable; unknown keys get a suggestion.
  */
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { homedir, hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { type Command, Option } from "commander";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { integerOption } from "../../src/cli/lifecycle.ts";
 import { createProgram } from "../../src/cli/program.ts";
 import { serveCommand } from "../../src/cli/serve.ts";
@@ -22,6 +22,7 @@ import { startCli } from "../helpers/processes.ts";
 const EXAMPLE = new URL("../../config/device-rtc.example.yaml", import.meta.url).pathname;
 const dir = mkdtempSync(join(tmpdir(), "device-rtc-config-"));
 let files = 0;
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 function yamlFile(text: string): string {
   const path = join(dir, `config-${++files}.yaml`);

@@ -13,6 +13,7 @@ import {
   readdirSync,
   readFileSync,
   readlinkSync,
+  rmSync,
   statSync,
   writeFileSync,
 } from "node:fs";
@@ -23,6 +24,7 @@ import { createProgram } from "../../src/cli/program.ts";
 import { exampleConfig } from "../../src/config/example.ts";
 import { ServiceError, ServiceInstaller, type ServiceOptions } from "../../src/service/ServiceInstaller.ts";
 import { systemUnit, sysusersConfig, userUnit } from "../../src/service/units.ts";
+import { onCleanup } from "../helpers/cleanup.ts";
 import { startCli } from "../helpers/processes.ts";
 
 const SOURCE = new URL("../..", import.meta.url).pathname.replace(/\/$/, "");
@@ -41,6 +43,7 @@ function golden(name: string, actual: string): void {
 /** A root with this machine's users and groups (plus `render`, which a Raspberry Pi has) and systemd's units. */
 function makeRoot(groups = ["render"]): string {
   const root = mkdtempSync(join(tmpdir(), "device-rtc-root-"));
+  onCleanup(() => rmSync(root, { recursive: true, force: true }));
   mkdirSync(join(root, "etc"));
   for (const file of ["passwd", "group", "shadow", "gshadow"])
     cpSync(`/etc/${file}`, join(root, "etc", file));
@@ -370,6 +373,7 @@ describe("refusals say what to do", () => {
 
   it("a checkout without the built web app says to run npm run setup", () => {
     const empty = mkdtempSync(join(tmpdir(), "device-rtc-empty-"));
+    onCleanup(() => rmSync(empty, { recursive: true, force: true }));
     expect(() => new ServiceInstaller(options({ sourceDir: empty })).installPlan()).toThrow(
       `${join(empty, "bin/device-rtc.js")} is missing: run \`npm run setup\` in ${empty} first`,
     );

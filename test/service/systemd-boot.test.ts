@@ -9,10 +9,11 @@
  * overlayfs; skipped where any is missing, and says so.
  */
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { onCleanup } from "../helpers/cleanup.ts";
 
 const SOURCE = new URL("../..", import.meta.url).pathname.replace(/\/$/, "");
 const BOOT = new URL("./container/boot.sh", import.meta.url).pathname;
@@ -29,6 +30,7 @@ if (skip) process.stderr.write(`[systemd-boot] skipped: ${skip}\n`);
 describe.skipIf(skip !== undefined)("the service under a real systemd", () => {
   it("installs, serves as device-rtc in its sandbox, restarts after a crash but not after a config error, stops cleanly, uninstalls", () => {
     const results = mkdtempSync(join(tmpdir(), "device-rtc-boot-"));
+    onCleanup(() => rmSync(results, { recursive: true, force: true }));
     const boot = spawnSync("unshare", ["-m", "--propagation", "private", BOOT, results, SOURCE], {
       encoding: "utf8",
       timeout: 240_000,

@@ -33,5 +33,6 @@ Requires=basic.target device-rtc-probe.service
 After=basic.target
 AllowIsolate=yes
 UNIT
-exec systemd-nspawn --quiet --register=no --keep-unit --private-network --bind="$results:/results" \
+trap 'umount -R "$base" 2>/dev/null; rmdir "$base"' EXIT
+systemd-nspawn --quiet --register=no --keep-unit --private-network --bind="$results:/results" \
   -D "$root" -b -- systemd.unit=device-rtc-probe.target

@@ -20,6 +20,8 @@ export interface SignallingClientOptions {
   logger: Logger;
   /** Extra CA certificates (PEM) to trust for wss://. */
   ca?: string | Buffer | undefined;
+  /** HTTP headers of the WebSocket upgrade, e.g. `Authorization: Bearer …` (docs/SECURITY.md). */
+  headers?: Record<string, string> | undefined;
   reconnectPolicy?: ReconnectPolicy;
   /** Give up connecting after this long (the GStreamer signaller's 20 s). */
   connectTimeoutMs?: number;
@@ -100,6 +102,7 @@ export class SignallingClient extends EventEmitter<SignallingClientEvents> {
     if (this.#closed) return;
     const socket = new WebSocket(this.#options.url, {
       ca: this.#options.ca,
+      headers: this.#options.headers,
       handshakeTimeout: this.#options.connectTimeoutMs ?? 20_000,
       perMessageDeflate: false,
     });
@@ -110,30 +113,12 @@ export class SignallingClient extends EventEmitter<SignallingClientEvents> {
     });
     socket.on("message", (data, isBinary) => {
       if (isBinary) return;
-      const text = data.toString();
-      this.#log.debug({ message: text }, "signalling receive");
-      const parsed = parseServerMessage(text);
-      if (!parsed.ok) {
-        this.#log.warn(
-          { reason: parsed.reason },
-          "ignored an unparseable message from the signalling server",
-        );
-        return;
+      // A bad message (or a bug in whoever handles it) costs that message, never the connection.
+      try {
+        this.#receive(data.toString());
+      } catch (error) {
+        this.#log.warn({ err: (error as Error).message }, "dropped a message from the signalling server");
       }
-      if (parsed.message.type === "welcome") {
-        this.#peerId = parsed.message.peerId;
-        if (this.#retryCount > 0)
-          this.#log.info({ peerId: this.#peerId }, "reconnected to the signalling server");
-        else
-          this.#log.info(
-            { peerId: this.#peerId, url: this.#options.url },
-            "connected to the signalling server",
-          );
-        this.#retryCount = 0;
-        this.emit("welcome", this.#peerId);
-        return;
-      }
-      this.emit("message", parsed.message);
     });
     socket.on("close", (code) => {
       if (this.#socket !== socket) return;
@@ -162,5 +147,28 @@ export class SignallingClient extends EventEmitter<SignallingClientEvents> {
         this.#open();
       }, delay);
     });
+  }
+
+  #receive(text: string): void {
+    this.#log.debug({ message: text }, "signalling receive");
+    const parsed = parseServerMessage(text);
+    if (!parsed.ok) {
+      this.#log.warn({ reason: parsed.reason }, "ignored an unparseable message from the signalling server");
+      return;
+    }
+    if (parsed.message.type === "welcome") {
+      this.#peerId = parsed.message.peerId;
+      if (this.#retryCount > 0)
+        this.#log.info({ peerId: this.#peerId }, "reconnected to the signalling server");
+      else
+        this.#log.info(
+          { peerId: this.#peerId, url: this.#options.url },
+          "connected to the signalling server",
+        );
+      this.#retryCount = 0;
+      this.emit("welcome", this.#peerId);
+      return;
+    }
+    this.emit("message", parsed.message);
   }
 }

@@ -10,6 +10,7 @@ import { createServer as createHttpsServer, type Server as HttpsServer } from "n
 import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
 import { WebSocketServer } from "ws";
+import { LogBudget } from "../common/LogBudget.ts";
 import { type Logger, silentLogger } from "../common/logger.ts";
 import { parseClientMessage, type ServerMessage, serializeServerMessage } from "../protocol/index.ts";
 import { ListenError } from "./errors.ts";
@@ -53,6 +54,7 @@ const TLS_HANDSHAKE_TIMEOUT_MS = 5000;
 
 export class SignallingServer extends EventEmitter<ServerEvents> {
   readonly #log: Logger;
+  readonly #logBudget = new LogBudget();
   readonly #limits: ConnectionLimits;
   readonly #maxPeers: number;
   readonly #wss: WebSocketServer;
@@ -204,17 +206,32 @@ export class SignallingServer extends EventEmitter<ServerEvents> {
 
   #receive(connection: SignallingConnection, text: string): void {
     const peerId = connection.peerId;
-    this.#log.debug({ peerId, message: text }, "received");
-    const parsed = parseClientMessage(text);
-    if (!parsed.ok) {
-      // As upstream: dropped with a warning, never answered with an error (fatal to GStreamer clients).
-      this.#log.warn(
-        { peerId, reason: parsed.reason, length: text.length },
-        "dropped an unparseable message",
+    // One message that cannot be handled (bad input, or a bug) is dropped and logged; the process and
+    // every other peer go on.
+    try {
+      this.#log.debug({ peerId, message: text }, "received");
+      const parsed = parseClientMessage(text);
+      if (!parsed.ok) {
+        // As upstream: dropped with a warning, never answered with an error (fatal to GStreamer clients).
+        this.#logBudget.log(
+          this.#log,
+          "warn",
+          `${peerId}:unparseable`,
+          { peerId, reason: parsed.reason.slice(0, 200), length: text.length },
+          "dropped an unparseable message",
+        );
+        return;
+      }
+      this.#router.handle(peerId, parsed.message);
+    } catch (error) {
+      this.#logBudget.log(
+        this.#log,
+        "error",
+        `${peerId}:failed`,
+        { peerId, err: (error as Error).message, length: text.length },
+        "dropped a message that could not be handled",
       );
-      return;
     }
-    this.#router.handle(peerId, parsed.message);
   }
 
   #deliver(peerId: string, message: ServerMessage): void {

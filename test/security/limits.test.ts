@@ -117,7 +117,10 @@ describe("connections per address", () => {
   });
 
   it("refuses connections beyond --max-connections-per-credential with 429", async () => {
-    const authenticate = () => ({ ok: true as const, identity: { credentialId: "t", role: "view" as const } });
+    const authenticate = () => ({
+      ok: true as const,
+      identity: { credentialId: "t", role: "view" as const },
+    });
     const { url } = await startServer({ authenticate, maxConnectionsPerCredential: 3 });
     for (let i = 0; i < 3; i++) await TestPeer.connect(url);
     await expect(TestPeer.connect(url)).rejects.toThrow(/429/);

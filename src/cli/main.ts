@@ -1,6 +1,7 @@
 /** The `device-rtc` command line. Each subcommand lives in its own module. */
 import { readFileSync } from "node:fs";
 import { Command, CommanderError } from "commander";
+import { CredentialStoreError } from "../auth/CredentialStore.ts";
 import { SourceError } from "../media/sources.ts";
 import { PkiExistsError, PkiMissingError } from "../pki/PkiStore.ts";
 import { ListenError, TlsConfigError } from "../signalling/errors.ts";
@@ -9,6 +10,7 @@ import { UsageError } from "./lifecycle.ts";
 import { pkiCommand } from "./pki.ts";
 import { serveCommand } from "./serve.ts";
 import { signallingCommand } from "./signalling.ts";
+import { pairCommand, passwordCommand, tokenCommand } from "./token.ts";
 
 const { version } = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
   version: string;
@@ -21,7 +23,10 @@ const program = new Command("device-rtc")
   .addCommand(serveCommand())
   .addCommand(signallingCommand())
   .addCommand(deviceCommand())
-  .addCommand(pkiCommand());
+  .addCommand(pkiCommand())
+  .addCommand(tokenCommand())
+  .addCommand(pairCommand())
+  .addCommand(passwordCommand());
 
 try {
   await program.parseAsync(process.argv);
@@ -33,7 +38,8 @@ try {
     error instanceof ListenError ||
     error instanceof SourceError ||
     error instanceof PkiExistsError ||
-    error instanceof PkiMissingError
+    error instanceof PkiMissingError ||
+    error instanceof CredentialStoreError
   ) {
     process.stderr.write(`device-rtc: ${error.message}\n`);
     process.exit(error instanceof UsageError ? error.exitCode : 1);

@@ -168,9 +168,11 @@ export function certificateNames(certificatePem: string): string[] {
 export function ensurePki(
   dir: string,
   names: readonly string[],
-): { paths: PkiPaths; created: boolean; reissued: boolean } {
+): { paths: PkiPaths; created: boolean; reissued: boolean; warnings: string[] } {
   const paths = pkiPaths(dir);
-  if (!existsSync(paths.caCertificate)) return { paths: initPki(dir, names), created: true, reissued: false };
+  const warnings: string[] = [];
+  if (!existsSync(paths.caCertificate))
+    return { paths: initPki(dir, names), created: true, reissued: false, warnings };
   const ca = loadCa(paths);
   let reissue = !existsSync(paths.server.certificate) || !existsSync(paths.server.key);
   if (!reissue) {
@@ -181,5 +183,5 @@ export function ensurePki(
     reissue = missing.length > 0 || expiresSoon;
   }
   if (reissue) writeServer(ca, names, paths.server);
-  return { paths, created: false, reissued: reissue };
+  return { paths, created: false, reissued: reissue, warnings };
 }

@@ -18,7 +18,7 @@ import type { AccessPolicy } from "./AccessPolicy.ts";
 import { ListenError } from "./errors.ts";
 import { type CloseReason, type ConnectionLimits, SignallingConnection } from "./SignallingConnection.ts";
 import { type RouterLimits, type RouterStats, SignallingRouter } from "./SignallingRouter.ts";
-import type { TlsCredentials } from "./tls.ts";
+import { HARDENED_TLS, type TlsCredentials } from "./tls.ts";
 
 export interface SignallingServerOptions {
   /** Largest accepted frame; a larger one closes that connection with 1009. Default 1 MiB. */
@@ -173,7 +173,7 @@ export class SignallingServer extends EventEmitter<ServerEvents> {
     const host = options.host ?? "0.0.0.0";
     const port = options.port ?? 8443;
     const server = options.tls
-      ? createHttpsServer({ ...options.tls, handshakeTimeout: TLS_HANDSHAKE_TIMEOUT_MS })
+      ? createHttpsServer({ ...options.tls, ...HARDENED_TLS, handshakeTimeout: TLS_HANDSHAKE_TIMEOUT_MS })
       : createHttpServer();
     server.on("request", (_request, response) => {
       response.writeHead(426, { "content-type": "text/plain", upgrade: "websocket", connection: "Upgrade" });

@@ -14,8 +14,14 @@ async function talkClient(server: Awaited<ReturnType<typeof startSecureServer>>)
 
 describe("only the device registers as the device", () => {
   it.each([
-    ["the device's name as producer", `{"type":"setPeerStatus","roles":["producer"],"meta":{"name":"Porch"}}`],
-    ["a look-alike of the name", `{"type":"setPeerStatus","roles":["producer"],"meta":{"name":" PORCH\\u200b"}}`],
+    [
+      "the device's name as producer",
+      `{"type":"setPeerStatus","roles":["producer"],"meta":{"name":"Porch"}}`,
+    ],
+    [
+      "a look-alike of the name",
+      `{"type":"setPeerStatus","roles":["producer"],"meta":{"name":" PORCH\\u200b"}}`,
+    ],
     ["a full-width look-alike", `{"type":"setPeerStatus","roles":["producer"],"meta":{"name":"Ｐｏｒｃｈ"}}`],
     ["a passive consumer", `{"type":"setPeerStatus","roles":["consumer"],"meta":{"name":"Porch"}}`],
     [

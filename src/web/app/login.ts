@@ -61,6 +61,12 @@ form.addEventListener("submit", (event) => {
   });
 });
 
-const code = new URLSearchParams(location.hash.slice(1)).get("code");
-if (code) void pair(code);
-else password.focus();
+function pairFromAddress(): boolean {
+  const code = new URLSearchParams(location.hash.slice(1)).get("code");
+  if (code) void pair(code);
+  return code !== null;
+}
+
+// A second link opened in this same tab changes only the fragment.
+window.addEventListener("hashchange", () => pairFromAddress());
+if (!pairFromAddress()) password.focus();

@@ -105,7 +105,20 @@ export class AppServer {
       });
     });
     this.#server.on("tlsClientError", () => {});
-    this.#server.on("clientError", (_error, socket) => socket.destroy());
+    // A malformed, oversized or too slow request head gets its status (400, 431, 408) and is closed.
+    this.#server.on("clientError", (error: NodeJS.ErrnoException, socket) => {
+      if (error.code === "ECONNRESET" || !socket.writable) {
+        socket.destroy();
+        return;
+      }
+      const status =
+        error.code === "HPE_HEADER_OVERFLOW"
+          ? "431 Request Header Fields Too Large"
+          : error.code === "ERR_HTTP_REQUEST_TIMEOUT"
+            ? "408 Request Timeout"
+            : "400 Bad Request";
+      socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+    });
     options.signalling.attach(this.#server);
   }
 

@@ -5,7 +5,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { connect as connectTcp } from "node:net";
 import { join } from "node:path";
-import { connect as connectTls } from "node:tls";
+import { type ConnectionOptions, connect as connectTls } from "node:tls";
 import { describe, expect, it } from "vitest";
 import { startSecureServer } from "../helpers/secure-server.ts";
 
@@ -112,7 +112,7 @@ describe("slow clients", () => {
 });
 
 describe("TLS", () => {
-  async function handshake(options: Parameters<typeof connectTls>[0]): Promise<string> {
+  async function handshake(options: ConnectionOptions): Promise<string> {
     return new Promise((resolve) => {
       const socket = connectTls(options);
       socket.once("secureConnect", () => {

@@ -4,6 +4,7 @@ import type { IncomingMessage } from "node:http";
 import { Command } from "commander";
 import { Authenticator } from "../auth/Authenticator.ts";
 import { CredentialStore } from "../auth/CredentialStore.ts";
+import { watchRevocations } from "../auth/revocation.ts";
 import { createLogger } from "../common/logger.ts";
 import { SignallingServer, type UpgradeDecision } from "../signalling/SignallingServer.ts";
 import { loadTlsCredentials } from "../signalling/tls.ts";
@@ -87,14 +88,16 @@ async function runSignalling(flags: SignallingFlags): Promise<void> {
       ? undefined
       : loadTlsCredentials({ cert: flags.cert, key: flags.key, certPassword: flags.certPassword });
   let authenticate: ((request: IncomingMessage) => UpgradeDecision) | undefined;
+  let store: CredentialStore | undefined;
   if (flags.authTokenFile !== undefined) {
     if (!CredentialStore.exists(flags.authTokenFile)) {
       throw new UsageError(
         `no credential store at ${flags.authTokenFile} (create a token: device-rtc token create --file ${flags.authTokenFile})`,
       );
     }
+    store = CredentialStore.open(flags.authTokenFile);
     const auth = new Authenticator({
-      store: CredentialStore.open(flags.authTokenFile),
+      store,
       secure: tls !== undefined,
       checkOrigin: false,
     });
@@ -115,5 +118,10 @@ async function runSignalling(flags: SignallingFlags): Promise<void> {
     pongTimeoutMs: flags.pongTimeout * 1000,
     logger: log,
   });
-  exitOnSignal(log, () => server.close());
+  // A revoked or expired token's connections end at once.
+  const stopWatching = store ? watchRevocations(store, server, log) : () => {};
+  exitOnSignal(log, () => {
+    stopWatching();
+    return server.close();
+  });
 }

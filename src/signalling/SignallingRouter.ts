@@ -314,6 +314,7 @@ export class SignallingRouter {
   }
 
   #checkSessionLimits(from: PeerState, sending: boolean): void {
+    if (from.identity.role === "device") return; // the device's own sessions (`--consume`)
     const limits = this.#limits;
     const checks: Array<[number, number, string]> = [
       [this.#startedBy(from.id, false), limits.sessionsPerPeer, "--max-sessions-per-peer"],

@@ -18,7 +18,7 @@ import type { AccessPolicy } from "./AccessPolicy.ts";
 import { ListenError } from "./errors.ts";
 import { type CloseReason, type ConnectionLimits, SignallingConnection } from "./SignallingConnection.ts";
 import { type RouterLimits, type RouterStats, SignallingRouter } from "./SignallingRouter.ts";
-import { HARDENED_TLS, type TlsCredentials } from "./tls.ts";
+import { HARDENED_TLS, HTTP_LIMITS, type TlsCredentials } from "./tls.ts";
 
 export interface SignallingServerOptions {
   /** Largest accepted frame; a larger one closes that connection with 1009. Default 1 MiB. */
@@ -173,8 +173,15 @@ export class SignallingServer extends EventEmitter<ServerEvents> {
     const host = options.host ?? "0.0.0.0";
     const port = options.port ?? 8443;
     const server = options.tls
-      ? createHttpsServer({ ...options.tls, ...HARDENED_TLS, handshakeTimeout: TLS_HANDSHAKE_TIMEOUT_MS })
-      : createHttpServer();
+      ? createHttpsServer({
+          ...options.tls,
+          ...HARDENED_TLS,
+          ...HTTP_LIMITS,
+          handshakeTimeout: TLS_HANDSHAKE_TIMEOUT_MS,
+        })
+      : createHttpServer(HTTP_LIMITS);
+    server.headersTimeout = HTTP_LIMITS.headersTimeout;
+    server.requestTimeout = HTTP_LIMITS.requestTimeout;
     server.on("request", (_request, response) => {
       response.writeHead(426, { "content-type": "text/plain", upgrade: "websocket", connection: "Upgrade" });
       response.end("This is a WebRTC signalling server: connect with a WebSocket.\n");
@@ -234,10 +241,6 @@ export class SignallingServer extends EventEmitter<ServerEvents> {
       refuse(503, "server full (--max-peers)", { maxPeers: this.#maxPeers });
       return;
     }
-    if ((this.#perAddress.get(address) ?? 0) >= this.#maxPerAddress) {
-      refuse(429, "too many connections from this address (--max-connections-per-address)");
-      return;
-    }
     let decision: UpgradeDecision;
     try {
       decision = this.#authenticate(request);
@@ -251,7 +254,17 @@ export class SignallingServer extends EventEmitter<ServerEvents> {
     }
     const identity = decision.identity;
     const credential = identity.credentialId;
-    if (credential !== undefined && this.#countCredential(credential) >= this.#maxPerCredential) {
+    // The device's own connections (producer, consumer, one per echo) are not counted against it.
+    const isDevice = identity.role === "device";
+    if (!isDevice && (this.#perAddress.get(address) ?? 0) >= this.#maxPerAddress) {
+      refuse(429, "too many connections from this address (--max-connections-per-address)");
+      return;
+    }
+    if (
+      !isDevice &&
+      credential !== undefined &&
+      this.#countCredential(credential) >= this.#maxPerCredential
+    ) {
       refuse(429, "too many connections with this credential (--max-connections-per-credential)");
       return;
     }

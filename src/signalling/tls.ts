@@ -80,3 +80,18 @@ export const HARDENED_TLS: Pick<TlsOptions, "minVersion" | "ciphers" | "honorCip
   ].join(":"),
   honorCipherOrder: true,
 });
+
+/** Timeouts and sizes against slow or oversized request heads (slowloris), for every HTTP(S) server. */
+export const HTTP_LIMITS = Object.freeze({
+  /** Largest request head; more is refused with 431. */
+  maxHeaderSize: 16 * 1024,
+  /** A request head (including a WebSocket upgrade) must arrive within this. */
+  headersTimeout: 10_000,
+  /** A whole request must arrive within this. */
+  requestTimeout: 30_000,
+  keepAliveTimeout: 5_000,
+  /** How often the two timeouts above are checked. */
+  connectionsCheckingInterval: 1_000,
+  /** A TLS client must finish its handshake within this. */
+  handshakeTimeout: 5_000,
+});

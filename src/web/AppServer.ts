@@ -23,7 +23,7 @@ import { LogBudget } from "../common/LogBudget.ts";
 import type { Logger } from "../common/logger.ts";
 import { ListenError } from "../signalling/errors.ts";
 import type { SignallingServer } from "../signalling/SignallingServer.ts";
-import { HARDENED_TLS, type TlsCredentials } from "../signalling/tls.ts";
+import { HARDENED_TLS, HTTP_LIMITS, type TlsCredentials } from "../signalling/tls.ts";
 
 export interface AppServerOptions {
   host: string;
@@ -42,21 +42,6 @@ export interface AppServerOptions {
   loginAttemptsPerMinute?: number;
   logger: Logger;
 }
-
-/** Timeouts and sizes against slow or oversized requests (slowloris). */
-const HTTP_LIMITS = {
-  /** Largest request head; more is refused with 431. */
-  maxHeaderSize: 16 * 1024,
-  /** A request head (including a WebSocket upgrade) must arrive within this. */
-  headersTimeout: 10_000,
-  /** A whole request must arrive within this. */
-  requestTimeout: 30_000,
-  keepAliveTimeout: 5_000,
-  /** How often the two timeouts above are checked. */
-  connectionsCheckingInterval: 1_000,
-  /** A TLS client must finish its handshake within this. */
-  handshakeTimeout: 5_000,
-} as const;
 
 /** Largest body of a login or pairing request. */
 const MAX_BODY_BYTES = 4096;

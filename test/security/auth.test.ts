@@ -6,7 +6,6 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { startSecureServer, upgradeStatus } from "../helpers/secure-server.ts";
-import { eventually } from "../helpers/signalling.ts";
 
 describe("the WebSocket upgrade", () => {
   it("is refused without a credential (401)", async () => {

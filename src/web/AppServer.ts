@@ -90,19 +90,23 @@ export class AppServer {
       });
     });
     this.#server.on("tlsClientError", () => {});
-    // A malformed, oversized or too slow request head gets its status (400, 431, 408) and is closed.
+    // A malformed, oversized or too slow request head gets its status (400, 431, 408) and is closed;
+    // anything else (a reset, a TLS handshake that never ends) is just cut.
     this.#server.on("clientError", (error: NodeJS.ErrnoException, socket) => {
-      if (error.code === "ECONNRESET" || !socket.writable) {
-        socket.destroy();
-        return;
-      }
       const status =
         error.code === "HPE_HEADER_OVERFLOW"
           ? "431 Request Header Fields Too Large"
           : error.code === "ERR_HTTP_REQUEST_TIMEOUT"
             ? "408 Request Timeout"
-            : "400 Bad Request";
+            : error.code?.startsWith("HPE_")
+              ? "400 Bad Request"
+              : undefined;
+      if (status === undefined || !socket.writable) {
+        socket.destroy();
+        return;
+      }
       socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+      setTimeout(() => socket.destroy(), 1000).unref();
     });
     options.signalling.attach(this.#server);
   }

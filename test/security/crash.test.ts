@@ -78,6 +78,59 @@ describe("deep nesting × surrogate escapes (fuzz)", () => {
   });
 });
 
+describe("mutated messages (fuzz)", () => {
+  const corpus = [
+    `{"type":"setPeerStatus","roles":["producer"],"meta":{"name":"gst-stream","n":[1,2.5,-0,1e400]},"peerId":"p"}`,
+    `{"type":"startSession","peerId":"6a4b7c1e-2f3d-4e5a-9b8c-7d6e5f4a3b2c","offer":"v=0\r\n"}`,
+    `{"type":"peer","sessionId":"s","ice":{"candidate":"candidate:1 1 UDP 1 127.0.0.1 9 typ host","sdpMLineIndex":0}}`,
+    `{"type":"list","producers":[{"id":"p","meta":{"name":"\ud83d\ude00"}}]}`,
+    `{"type":"endSessionV1_1","sessionId":"s","error":null}`,
+  ];
+  /** A deterministic generator, so a failure can be replayed. */
+  function random(seed: number): () => number {
+    let state = seed;
+    return () => {
+      state = (state * 1103515245 + 12345) & 0x7fffffff;
+      return state / 0x7fffffff;
+    };
+  }
+  const pieces = [
+    "[",
+    "]",
+    "{",
+    "}",
+    '"',
+    "\\",
+    "\\ud800",
+    "\\u0000",
+    ",",
+    ":",
+    "null",
+    "1e999",
+    "-",
+    "\u202e",
+  ];
+
+  it("10,000 mutations (insert, delete, repeat, truncate) never throw in either parser", () => {
+    const next = random(8);
+    for (let i = 0; i < 10_000; i++) {
+      let text = corpus[i % corpus.length] as string;
+      for (let m = 0; m < 1 + Math.floor(next() * 4); m++) {
+        const at = Math.floor(next() * text.length);
+        const op = Math.floor(next() * 4);
+        const piece = pieces[Math.floor(next() * pieces.length)] as string;
+        if (op === 0) text = text.slice(0, at) + piece + text.slice(at);
+        else if (op === 1) text = text.slice(0, at) + text.slice(at + 1 + Math.floor(next() * 5));
+        else if (op === 2)
+          text = text.slice(0, at) + piece.repeat(1 + Math.floor(next() * 300)) + text.slice(at);
+        else text = text.slice(0, at);
+      }
+      expect(() => parseClientMessage(text)).not.toThrow();
+      expect(() => parseServerMessage(text)).not.toThrow();
+    }
+  });
+});
+
 describe("the reported frame against running servers", () => {
   it("an in-process server drops it and keeps serving", async () => {
     const { url, server } = await startServer();

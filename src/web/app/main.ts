@@ -120,6 +120,12 @@ api.registerConnectionListener({
     state.echo = undefined;
     ui.echoFigure.hidden = true;
     if (state.everConnected) showMessage("Lost the connection to the device; reconnecting…");
+    // Logged out, or this browser's access was revoked: the login page says what to do.
+    void fetch("config.json", { cache: "no-store", credentials: "same-origin" })
+      .then((response) => {
+        if (response.status === 401 && !params.has("signalling")) location.replace("/login");
+      })
+      .catch(() => {});
   },
 });
 

@@ -207,6 +207,36 @@ describe("pairing", () => {
   });
 });
 
+describe("roles in the page", () => {
+  it("a view token's link shows the picture, with Talk and Camera disabled", async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), "device-rtc-data-"));
+    const port = 23000 + Math.floor(Math.random() * 10000);
+    await serve(dataDir, port);
+    const token = startCli([
+      "token",
+      "create",
+      "--data-dir",
+      dataDir,
+      "--role",
+      "view",
+      "--url",
+      `https://127.0.0.1:${port}`,
+    ]);
+    expect(await token.exited()).toBe(0);
+    const link = token.output().match(/https:\/\/127\.0\.0\.1:\d+\/pair#code=\S+/)?.[0] as string;
+    const ca = readFileSync(join(dataDir, "pki", "ca.crt"), "utf8");
+    const page = await (
+      await launchBrowser({ args: [`--ignore-certificate-errors-spki-list=${spkiFingerprint(ca)}`] })
+    ).newPage();
+    const log = consoleOf(page);
+    await page.goto(link);
+    await page.waitForURL(`https://127.0.0.1:${port}/`, { timeout: 15_000 });
+    await waitForPicture(page, log);
+    expect(await page.getByRole("button", { name: /Talk/ }).isDisabled()).toBe(true);
+    expect(await page.getByRole("button", { name: /Camera/ }).isDisabled()).toBe(true);
+  });
+});
+
 describe("the web app's messages", () => {
   it("says so clearly when the signalling server cannot be reached", async () => {
     const dataDir = mkdtempSync(join(tmpdir(), "device-rtc-data-"));

@@ -163,7 +163,7 @@ export async function httpsRequest(
 /** Whether a WebSocket upgrade is refused, and with which HTTP status. */
 export async function upgradeStatus(
   url: string,
-  ca: string,
+  ca: string | undefined,
   headers: Record<string, string> = {},
 ): Promise<number> {
   return new Promise((resolve) => {

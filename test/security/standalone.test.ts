@@ -7,24 +7,11 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import WebSocket from "ws";
 import { type Child, startCli } from "../helpers/processes.ts";
+import { upgradeStatus } from "../helpers/secure-server.ts";
 import { TestPeer } from "../helpers/signalling.ts";
 
-function status(url: string, headers: Record<string, string> = {}): Promise<number> {
-  return new Promise((resolve) => {
-    const socket = new WebSocket(url, { headers });
-    socket.on("unexpected-response", (_request, response) => {
-      resolve(response.statusCode ?? 0);
-      socket.terminate();
-    });
-    socket.on("open", () => {
-      resolve(101);
-      socket.terminate();
-    });
-    socket.on("error", () => resolve(0));
-  });
-}
+const status = (url: string, headers: Record<string, string> = {}) => upgradeStatus(url, undefined, headers);
 
 async function run(args: string[]): Promise<Child> {
   const child = startCli(args);

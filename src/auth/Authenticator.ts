@@ -147,5 +147,9 @@ function bearerOf(request: IncomingMessage): string | undefined {
 }
 
 function identityOf(credential: Credential): Identity {
-  return { credentialId: credential.id, role: credential.role };
+  return {
+    credentialId: credential.id,
+    role: credential.role,
+    limitGroup: credential.parent ?? credential.id,
+  };
 }

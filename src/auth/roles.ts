@@ -13,6 +13,16 @@ export interface Identity {
   /** The credential presented (a token, a browser session, the device's own); undefined on an open server. */
   credentialId: string | undefined;
   role: PeerRoleName;
+  /**
+   * What per-credential limits count together: the token a browser session came from (every browser
+   * that opened a token's link shares its limits), else the credential itself.
+   */
+  limitGroup?: string | undefined;
+}
+
+/** The key per-credential limits use; undefined on an open server. */
+export function limitGroupOf(identity: Identity): string | undefined {
+  return identity.limitGroup ?? identity.credentialId;
 }
 
 /** The identity of every peer of an open server: no credential, anything allowed. */

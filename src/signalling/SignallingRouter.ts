@@ -8,7 +8,7 @@
  * (§6 "found while reading the source"); each such departure is marked "Sturdier:" below.
  */
 import { randomUUID } from "node:crypto";
-import { type Identity, OPEN_IDENTITY } from "../auth/roles.ts";
+import { type Identity, limitGroupOf, OPEN_IDENTITY } from "../auth/roles.ts";
 import { LogBudget } from "../common/LogBudget.ts";
 import { type Logger, silentLogger } from "../common/logger.ts";
 import {
@@ -68,7 +68,8 @@ export const DEFAULT_ROUTER_LIMITS: RouterLimits = Object.freeze({
   sessionsPerPeer: 16,
   sessionsPerCredential: 64,
   sendingPerPeer: 2,
-  sendingPerCredential: 8,
+  // Below the device's 4 talker slots: one credential cannot take every slot.
+  sendingPerCredential: 2,
 });
 
 export interface SignallingRouterOptions {
@@ -304,11 +305,11 @@ export class SignallingRouter {
 
   /** The same, summed over every connection of the peer's credential. */
   #startedByCredential(peer: PeerState, sending: boolean): number {
-    const credential = peer.identity.credentialId;
-    if (credential === undefined) return this.#startedBy(peer.id, sending);
+    const group = limitGroupOf(peer.identity);
+    if (group === undefined) return this.#startedBy(peer.id, sending);
     let count = 0;
     for (const [id, other] of this.#peers) {
-      if (other.identity.credentialId === credential) count += this.#startedBy(id, sending);
+      if (limitGroupOf(other.identity) === group) count += this.#startedBy(id, sending);
     }
     return count;
   }

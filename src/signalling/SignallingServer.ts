@@ -10,7 +10,7 @@ import { createServer as createHttpsServer, type Server as HttpsServer } from "n
 import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
 import { WebSocketServer } from "ws";
-import { type Identity, OPEN_IDENTITY } from "../auth/roles.ts";
+import { type Identity, limitGroupOf, OPEN_IDENTITY } from "../auth/roles.ts";
 import { LogBudget } from "../common/LogBudget.ts";
 import { type Logger, silentLogger } from "../common/logger.ts";
 import { parseClientMessage, type ServerMessage, serializeServerMessage } from "../protocol/index.ts";
@@ -254,17 +254,14 @@ export class SignallingServer extends EventEmitter<ServerEvents> {
     }
     const identity = decision.identity;
     const credential = identity.credentialId;
+    const group = limitGroupOf(identity);
     // The device's own connections (producer, consumer, one per echo) are not counted against it.
     const isDevice = identity.role === "device";
     if (!isDevice && (this.#perAddress.get(address) ?? 0) >= this.#maxPerAddress) {
       refuse(429, "too many connections from this address (--max-connections-per-address)");
       return;
     }
-    if (
-      !isDevice &&
-      credential !== undefined &&
-      this.#countCredential(credential) >= this.#maxPerCredential
-    ) {
+    if (!isDevice && group !== undefined && this.#countGroup(group) >= this.#maxPerCredential) {
       refuse(429, "too many connections with this credential (--max-connections-per-credential)");
       return;
     }
@@ -308,9 +305,9 @@ export class SignallingServer extends EventEmitter<ServerEvents> {
     });
   }
 
-  #countCredential(credentialId: string): number {
+  #countGroup(group: string): number {
     let count = 0;
-    for (const identity of this.#identities.values()) if (identity.credentialId === credentialId) count++;
+    for (const identity of this.#identities.values()) if (limitGroupOf(identity) === group) count++;
     return count;
   }
 

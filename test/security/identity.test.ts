@@ -103,3 +103,24 @@ describe("a page that talks sends only to the device", () => {
     expect(list).toContain(producer.id);
   });
 });
+
+describe("talk slots", () => {
+  it("one talk token cannot take every talk slot, even through many browsers it logged in", async () => {
+    const server = await startSecureServer();
+    const { consumer } = await server.device();
+    const { secret } = server.token("talk");
+    const replies: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      // Each browser that opened the token's link has its own session, counted with the token.
+      const session = server.store.pair(secret, `browser ${i}`);
+      const browser = await server.connect({
+        cookie: `__Host-device-rtc=${session?.secret}`,
+        origin: server.origin,
+      });
+      browser.send(`{"type":"startSession","peerId":"${consumer.id}"}`);
+      replies.push(await browser.next());
+    }
+    expect(replies.filter((text) => text.startsWith(`{"type":"startSession"`))).toHaveLength(2);
+    expect(replies[2]).toMatch(/the limit is 2 \(--max-sending-per-credential\)/);
+  });
+});

@@ -113,12 +113,31 @@ export class SignallingClient extends EventEmitter<SignallingClientEvents> {
     });
     socket.on("message", (data, isBinary) => {
       if (isBinary) return;
-      // A bad message (or a bug in whoever handles it) costs that message, never the connection.
-      try {
-        this.#receive(data.toString());
-      } catch (error) {
-        this.#log.warn({ err: (error as Error).message }, "dropped a message from the signalling server");
+      const text = data.toString();
+      this.#log.debug({ message: text }, "signalling receive");
+      const parsed = parseServerMessage(text);
+      if (!parsed.ok) {
+        this.#log.warn(
+          { reason: parsed.reason },
+          "ignored an unparseable message from the signalling server",
+        );
+        return;
       }
+      if (parsed.message.type === "welcome") {
+        this.#peerId = parsed.message.peerId;
+        if (this.#retryCount > 0)
+          this.#log.info({ peerId: this.#peerId }, "reconnected to the signalling server");
+        else
+          this.#log.info(
+            { peerId: this.#peerId, url: this.#options.url },
+            "connected to the signalling server",
+          );
+        this.#retryCount = 0;
+        const peerId = this.#peerId;
+        this.#guard(() => this.emit("welcome", peerId));
+        return;
+      }
+      this.#guard(() => this.emit("message", parsed.message));
     });
     socket.on("close", (code) => {
       if (this.#socket !== socket) return;
@@ -149,26 +168,12 @@ export class SignallingClient extends EventEmitter<SignallingClientEvents> {
     });
   }
 
-  #receive(text: string): void {
-    this.#log.debug({ message: text }, "signalling receive");
-    const parsed = parseServerMessage(text);
-    if (!parsed.ok) {
-      this.#log.warn({ reason: parsed.reason }, "ignored an unparseable message from the signalling server");
-      return;
+  /** A bug in whoever handles a message costs that message, never the connection or the process. */
+  #guard(handle: () => void): void {
+    try {
+      handle();
+    } catch (error) {
+      this.#log.warn({ err: (error as Error).message }, "dropped a message from the signalling server");
     }
-    if (parsed.message.type === "welcome") {
-      this.#peerId = parsed.message.peerId;
-      if (this.#retryCount > 0)
-        this.#log.info({ peerId: this.#peerId }, "reconnected to the signalling server");
-      else
-        this.#log.info(
-          { peerId: this.#peerId, url: this.#options.url },
-          "connected to the signalling server",
-        );
-      this.#retryCount = 0;
-      this.emit("welcome", this.#peerId);
-      return;
-    }
-    this.emit("message", parsed.message);
   }
 }

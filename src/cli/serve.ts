@@ -134,6 +134,8 @@ async function runServe(flags: ServeFlags, log: Logger): Promise<() => Promise<v
     const store = CredentialStore.open(file);
     store.prune();
     if (!store.hasPassword) {
+      // The first run (or a store made by `device-rtc token` before it): the owner's secrets.
+      firstRun = true;
       password = newPassword();
       store.setPassword(password);
     }

@@ -1,5 +1,6 @@
 /** The `device-rtc` command line: runs the program (src/cli/program.ts) and turns known errors into messages. */
 import { CommanderError } from "commander";
+import { CredentialStoreError } from "../auth/CredentialStore.ts";
 import { ConfigError } from "../config/errors.ts";
 import { SourceError } from "../media/sources.ts";
 import { PkiExistsError, PkiMissingError } from "../pki/PkiStore.ts";
@@ -23,7 +24,8 @@ try {
     error instanceof SourceError ||
     error instanceof PkiExistsError ||
     error instanceof PkiMissingError ||
-    error instanceof ServiceError
+    error instanceof ServiceError ||
+    error instanceof CredentialStoreError
   ) {
     process.stderr.write(`device-rtc: ${error.message}\n`);
     process.exit(error instanceof UsageError ? error.exitCode : 1);

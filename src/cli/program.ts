@@ -8,6 +8,7 @@ import { pkiCommand } from "./pki.ts";
 import { serveCommand } from "./serve.ts";
 import { serviceCommand } from "./service.ts";
 import { signallingCommand } from "./signalling.ts";
+import { pairCommand, passwordCommand, tokenCommand } from "./token.ts";
 
 const { version } = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
   version: string;
@@ -26,6 +27,9 @@ export function createProgram(config: ConfigLayersOptions = {}): Command {
     .addCommand(withConfig(signallingCommand(), config))
     .addCommand(withConfig(deviceCommand(), config))
     .addCommand(pkiCommand())
+    .addCommand(tokenCommand())
+    .addCommand(pairCommand())
+    .addCommand(passwordCommand())
     .addCommand(configCommand())
     .addCommand(serviceCommand());
 }

@@ -46,6 +46,8 @@ export interface DeviceOptions {
   ice: IceSettings;
   /** Extra CA (PEM) to trust for wss://. */
   ca?: string | Buffer | undefined;
+  /** Headers of every signalling connection, e.g. the device's credential (docs/SECURITY.md). */
+  signallingHeaders?: Record<string, string> | undefined;
   logger: Logger;
 }
 
@@ -72,7 +74,12 @@ export class Device {
     this.speaker = speaker;
     this.#log = options.logger;
     const client = (peer: string) =>
-      new SignallingClient({ url: options.server, logger: options.logger.child({ peer }), ca: options.ca });
+      new SignallingClient({
+        url: options.server,
+        logger: options.logger.child({ peer }),
+        ca: options.ca,
+        headers: options.signallingHeaders,
+      });
     this.producer = new DeviceProducer({
       client: client("producer"),
       meta: { name: options.name },
@@ -88,7 +95,12 @@ export class Device {
       modes: options.incoming,
       speaker,
       recordDirectory: options.recordDirectory,
-      echo: { settings: options.videoSettings, server: options.server, ca: options.ca },
+      echo: {
+        settings: options.videoSettings,
+        server: options.server,
+        ca: options.ca,
+        headers: options.signallingHeaders,
+      },
       ice: options.ice,
       videoCodecs: options.videoSettings.codec === "h264" ? ["h264", "vp8"] : ["vp8", "h264"],
       consume: options.consume ? { name: options.consume, watcher: client("watcher") } : undefined,

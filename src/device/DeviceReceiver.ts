@@ -34,7 +34,12 @@ export interface DeviceReceiverOptions {
   speaker: SpeakerMixer | undefined;
   recordDirectory: string;
   /** For echo producers: their settings and how they reach the signalling server. */
-  echo: { settings: VideoSettings; server: string; ca?: string | Buffer | undefined };
+  echo: {
+    settings: VideoSettings;
+    server: string;
+    ca?: string | Buffer | undefined;
+    headers?: Record<string, string> | undefined;
+  };
   ice: IceSettings;
   videoCodecs: IncomingVideoCodec[];
   /** Actively consume producers of this name; `watcher` is a listener connection to see them come. */
@@ -210,6 +215,7 @@ export class DeviceReceiver {
           settings: this.#options.echo.settings,
           server: this.#options.echo.server,
           ca: this.#options.echo.ca,
+          headers: this.#options.echo.headers,
           ice: this.#options.ice,
           logger: this.#log,
         });

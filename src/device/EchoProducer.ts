@@ -23,6 +23,8 @@ export interface EchoProducerOptions {
   settings: VideoSettings;
   server: string;
   ca?: string | Buffer | undefined;
+  /** Headers of its signalling connection (the device's credential). */
+  headers?: Record<string, string> | undefined;
   ice: IceSettings;
   logger: Logger;
 }
@@ -77,7 +79,12 @@ export class EchoProducer {
     }
     this.#stream = stream;
     this.#producer = new DeviceProducer({
-      client: new SignallingClient({ url: options.server, logger: this.#log, ca: options.ca }),
+      client: new SignallingClient({
+        url: options.server,
+        logger: this.#log,
+        ca: options.ca,
+        headers: options.headers,
+      }),
       meta: { name: this.name, echoOf: options.senderId },
       video: stream,
       videoCodec: options.settings.codec,

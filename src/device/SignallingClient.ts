@@ -20,6 +20,8 @@ export interface SignallingClientOptions {
   logger: Logger;
   /** Extra CA certificates (PEM) to trust for wss://. */
   ca?: string | Buffer | undefined;
+  /** HTTP headers of the WebSocket upgrade, e.g. `Authorization: Bearer …` (docs/SECURITY.md). */
+  headers?: Record<string, string> | undefined;
   reconnectPolicy?: ReconnectPolicy;
   /** Give up connecting after this long (the GStreamer signaller's 20 s). */
   connectTimeoutMs?: number;
@@ -100,6 +102,7 @@ export class SignallingClient extends EventEmitter<SignallingClientEvents> {
     if (this.#closed) return;
     const socket = new WebSocket(this.#options.url, {
       ca: this.#options.ca,
+      headers: this.#options.headers,
       handshakeTimeout: this.#options.connectTimeoutMs ?? 20_000,
       perMessageDeflate: false,
     });
@@ -130,10 +133,11 @@ export class SignallingClient extends EventEmitter<SignallingClientEvents> {
             "connected to the signalling server",
           );
         this.#retryCount = 0;
-        this.emit("welcome", this.#peerId);
+        const peerId = this.#peerId;
+        this.#guard(() => this.emit("welcome", peerId));
         return;
       }
-      this.emit("message", parsed.message);
+      this.#guard(() => this.emit("message", parsed.message));
     });
     socket.on("close", (code) => {
       if (this.#socket !== socket) return;
@@ -162,5 +166,14 @@ export class SignallingClient extends EventEmitter<SignallingClientEvents> {
         this.#open();
       }, delay);
     });
+  }
+
+  /** A bug in whoever handles a message costs that message, never the connection or the process. */
+  #guard(handle: () => void): void {
+    try {
+      handle();
+    } catch (error) {
+      this.#log.warn({ err: (error as Error).message }, "dropped a message from the signalling server");
+    }
   }
 }

@@ -19,6 +19,11 @@ import {
 export type ParseResult<T> = { ok: true; message: T } | { ok: false; reason: string };
 
 const U32_MAX = 4_294_967_295;
+/**
+ * serde_json's recursion limit: it starts with 128 and fails when entering the 128th level, so a whole
+ * message (its outer object is level 1) may nest 127 deep.
+ */
+export const MAX_DEPTH = 127;
 
 /** Whatever JSON the field holds; converted to a canonical {@link JsonValue} afterwards. */
 const anyJson = z.unknown().optional();
@@ -127,6 +132,12 @@ function parseWith<S extends Schemas, T>(
   schemas: S,
   build: (type: keyof S & string, fields: Record<string, unknown>, raw: Record<string, unknown>) => T,
 ): ParseResult<T> {
+  // Before anything walks the value: serde_json's depth limit, checked by a flat scan of the text, so
+  // no recursive code (here, in lossless-json or in zod) ever sees a deeper document.
+  const depth = nestingDepth(text);
+  if (depth > MAX_DEPTH) {
+    return { ok: false, reason: `nested deeper than ${MAX_DEPTH} levels (serde_json's limit)` };
+  }
   let raw: unknown;
   try {
     raw = JSON.parse(text);
@@ -162,13 +173,44 @@ function parseWith<S extends Schemas, T>(
   }
 }
 
-function hasLoneSurrogate(value: unknown): boolean {
-  if (typeof value === "string") return !value.isWellFormed();
-  if (value === null || typeof value !== "object") return false;
-  for (const [key, item] of Object.entries(value)) {
-    if (!key.isWellFormed() || hasLoneSurrogate(item)) return true;
+/** Whether any string or key holds a lone surrogate; iterative, so depth cannot exhaust the stack. */
+function hasLoneSurrogate(root: unknown): boolean {
+  const stack: unknown[] = [root];
+  while (stack.length > 0) {
+    const value = stack.pop();
+    if (typeof value === "string") {
+      if (!value.isWellFormed()) return true;
+    } else if (value !== null && typeof value === "object") {
+      for (const [key, item] of Object.entries(value)) {
+        if (!key.isWellFormed()) return true;
+        stack.push(item);
+      }
+    }
   }
   return false;
+}
+
+/**
+ * The deepest nesting of arrays and objects in JSON text, by one pass over its characters (brackets
+ * inside strings do not count). Invalid JSON gets some number; JSON.parse rejects it afterwards.
+ */
+export function nestingDepth(text: string): number {
+  let depth = 0;
+  let deepest = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c)
+        i++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) {
+      depth++;
+      if (depth > deepest) deepest = depth;
+    } else if (c === 0x5d || c === 0x7d) depth--;
+  }
+  return deepest;
 }
 
 function toMeta(value: unknown): Meta {

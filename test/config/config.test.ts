@@ -417,7 +417,7 @@ describe("options that relate to others", () => {
     const command = withConfig(
       serveCommand()
         .addOption(new Option("--owner-secret <S>", "a secret"))
-        .addOption(new Option("--open", "no authentication").conflicts("ownerSecret"))
+        .addOption(new Option("--wide-open", "no authentication").conflicts("ownerSecret"))
         .addOption(new Option("--demo", "show the test pattern").implies({ video: "test" })),
       { env },
     );
@@ -426,15 +426,15 @@ describe("options that relate to others", () => {
   };
 
   it("commander's .conflicts() holds across layers, naming where each value came from", async () => {
-    const file = yamlFile("open: true\n");
+    const file = yamlFile("wide-open: true\n");
     await expect(
       related({ DEVICE_RTC_OWNER_SECRET: "s3cret" }).parseAsync(["--config", file], { from: "user" }),
     ).rejects.toThrow(
-      `open (config file ${file}, line 1) cannot be used with owner-secret (environment DEVICE_RTC_OWNER_SECRET)`,
+      `wide-open (config file ${file}, line 1) cannot be used with owner-secret (environment DEVICE_RTC_OWNER_SECRET)`,
     );
     const fine = related({});
     await fine.parseAsync(["--config", file], { from: "user" });
-    expect(fine.getOptionValue("open")).toBe(true);
+    expect(fine.getOptionValue("wideOpen")).toBe(true);
   });
 
   it("commander's .implies() applies to a value from the file, unless the implied option is set", async () => {

@@ -1,6 +1,6 @@
 /**
- * `device-rtc serve`, as a user meets it: a fresh data directory, Chromium opening the printed HTTPS
- * address while trusting only our CA, the device's picture on screen, "Talk" reaching the speaker,
+ * `device-rtc serve`, as a user meets it: a fresh data directory, Chromium opening the printed pairing
+ * link while trusting only our CA, the device's picture on screen, "Talk" reaching the speaker,
  * "Camera" coming back as the echo, and the page finding its way back after a server restart.
  */
 import { mkdirSync, mkdtempSync, readFileSync } from "node:fs";
@@ -43,15 +43,28 @@ interface PageVideo {
   frames: number;
 }
 
-/** Opens the app in Chromium, trusting exactly our CA (by its public key), and waits for the device's picture. */
-async function openApp(dataDir: string, port: number): Promise<{ page: Page; log: string[] }> {
+/** The pairing link `serve` printed for 127.0.0.1 (first run). */
+function pairingLink(server: Child, port: number): string {
+  const match = server
+    .output()
+    .match(new RegExp(`https://127\\.0\\.0\\.1:${port}/pair#code=[A-Za-z0-9_%-]+`));
+  if (!match) throw new Error(`no pairing link in the output:\n${server.output()}`);
+  return match[0];
+}
+
+/**
+ * Opens the printed pairing link in Chromium, trusting exactly our CA (by its public key), as a newcomer
+ * would, and waits for the device's picture.
+ */
+async function openApp(server: Child, dataDir: string, port: number): Promise<{ page: Page; log: string[] }> {
   const ca = readFileSync(join(dataDir, "pki", "ca.crt"), "utf8");
   const browser = await launchBrowser({
     args: [`--ignore-certificate-errors-spki-list=${spkiFingerprint(ca)}`],
   });
   const page = await browser.newPage();
   const log = consoleOf(page);
-  await page.goto(`https://127.0.0.1:${port}/`);
+  await page.goto(pairingLink(server, port));
+  await page.waitForURL(`https://127.0.0.1:${port}/`, { timeout: 15_000 });
   await waitForPicture(page, log);
   return { page, log };
 }
@@ -93,7 +106,9 @@ describe("device-rtc serve", () => {
     const wav = join(dataDir, "speaker.wav");
     const port = 23000 + Math.floor(Math.random() * 10000);
     const server = await serve(dataDir, port, ["--speaker", `file:${wav}`, "--incoming-video", "echo"]);
-    const { page, log } = await openApp(dataDir, port);
+    const { page, log } = await openApp(server, dataDir, port);
+    // The page runs under its strict Content-Security-Policy without a single violation.
+    expect(log.filter((line) => /Content Security Policy|Refused to/.test(line))).toEqual([]);
 
     await page.getByRole("button", { name: /Talk/ }).click();
     await page.getByRole("button", { name: /Camera/ }).click();
@@ -121,7 +136,7 @@ describe("device-rtc serve", () => {
     const dataDir = mkdtempSync(join(tmpdir(), "device-rtc-data-"));
     const port = 23000 + Math.floor(Math.random() * 10000);
     let server = await serve(dataDir, port);
-    const { page, log } = await openApp(dataDir, port);
+    const { page, log } = await openApp(server, dataDir, port);
     server.signal("SIGTERM");
     expect(await server.exited()).toBe(0);
     await waitInPage(
@@ -147,6 +162,78 @@ describe("device-rtc serve", () => {
       20_000,
       log,
     );
+  });
+});
+
+describe("pairing", () => {
+  it("a browser that is not paired lands on the login page; `device-rtc pair` pairs it; a used link does not work twice", async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), "device-rtc-data-"));
+    const port = 23000 + Math.floor(Math.random() * 10000);
+    const server = await serve(dataDir, port);
+    expect(server.output()).toMatch(/Owner password \(.*\): [a-z2-9]{4}(-[a-z2-9]{4}){4}/);
+    const first = pairingLink(server, port);
+    const ca = readFileSync(join(dataDir, "pki", "ca.crt"), "utf8");
+    const browser = await launchBrowser({
+      args: [`--ignore-certificate-errors-spki-list=${spkiFingerprint(ca)}`],
+    });
+    const stranger = await browser.newPage();
+    await stranger.goto(`https://127.0.0.1:${port}/`);
+    await stranger.waitForURL(`https://127.0.0.1:${port}/login`, { timeout: 15_000 });
+    expect(await stranger.getByLabel("Owner password").isVisible()).toBe(true);
+    // The first link pairs this browser once…
+    const log = consoleOf(stranger);
+    await stranger.goto(first);
+    await stranger.waitForURL(`https://127.0.0.1:${port}/`, { timeout: 15_000 });
+    await waitForPicture(stranger, log);
+    // …and nobody else: a second browser gets the login page with a message.
+    const other = await (
+      await launchBrowser({ args: [`--ignore-certificate-errors-spki-list=${spkiFingerprint(ca)}`] })
+    ).newPage();
+    await other.goto(first);
+    await waitInPage(
+      other,
+      `!document.getElementById("login-error").hidden`,
+      "the used-link message",
+      10_000,
+    );
+    expect(await other.locator("#login-error").textContent()).toMatch(/not valid any more/);
+    // `device-rtc pair` makes a new one.
+    const pair = startCli(["pair", "--data-dir", dataDir, "--url", `https://127.0.0.1:${port}`]);
+    expect(await pair.exited()).toBe(0);
+    const link = pair.output().match(/https:\/\/127\.0\.0\.1:\d+\/pair#code=\S+/)?.[0] as string;
+    await other.goto(link);
+    await other.waitForURL(`https://127.0.0.1:${port}/`, { timeout: 15_000 });
+    await waitForPicture(other, consoleOf(other));
+  });
+});
+
+describe("roles in the page", () => {
+  it("a view token's link shows the picture, with Talk and Camera disabled", async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), "device-rtc-data-"));
+    const port = 23000 + Math.floor(Math.random() * 10000);
+    await serve(dataDir, port);
+    const token = startCli([
+      "token",
+      "create",
+      "--data-dir",
+      dataDir,
+      "--role",
+      "view",
+      "--url",
+      `https://127.0.0.1:${port}`,
+    ]);
+    expect(await token.exited()).toBe(0);
+    const link = token.output().match(/https:\/\/127\.0\.0\.1:\d+\/pair#code=\S+/)?.[0] as string;
+    const ca = readFileSync(join(dataDir, "pki", "ca.crt"), "utf8");
+    const page = await (
+      await launchBrowser({ args: [`--ignore-certificate-errors-spki-list=${spkiFingerprint(ca)}`] })
+    ).newPage();
+    const log = consoleOf(page);
+    await page.goto(link);
+    await page.waitForURL(`https://127.0.0.1:${port}/`, { timeout: 15_000 });
+    await waitForPicture(page, log);
+    expect(await page.getByRole("button", { name: /Talk/ }).isDisabled()).toBe(true);
+    expect(await page.getByRole("button", { name: /Camera/ }).isDisabled()).toBe(true);
   });
 });
 

@@ -135,7 +135,7 @@ describe("limits", () => {
 
 describe("misbehaving peers", () => {
   it("disconnects a peer that stops reading, without holding up anyone else", async () => {
-    const { url, server } = await startServer({ sendQueueLimit: 50, sendBufferLimit: 256 * 1024 });
+    const { url, server } = await startServer({ sendBufferLimit: 256 * 1024 });
     const { producer, stillRoutes } = await liveSession(url);
     // A second consumer of the same producer that never reads its socket.
     const stalled = await TestPeer.connect(url);

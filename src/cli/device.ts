@@ -107,7 +107,7 @@ Examples:
     )
     .action(async (flags: DeviceFlags & { server: string }) => {
       const log = createLogger("device");
-      const device = await Device.start({ ...deviceOptionsFrom(flags, log), server: flags.server });
+      const device = await Device.create({ ...deviceOptionsFrom(flags, log), server: flags.server });
       exitOnSignal(log, () => device.close());
     });
 }

@@ -4,6 +4,7 @@
  * The composition root of `device-rtc device` and of the device half of `device-rtc serve`.
  */
 import type { Logger } from "../common/logger.ts";
+import { TTS_PAUSE_MS } from "../media/constants.ts";
 import { MediaStartError, OutgoingStream } from "../media/OutgoingStream.ts";
 import { audioPipeline, type VideoSettings, videoPipeline } from "../media/pipelines.ts";
 import { ECHO_PROBE, SpeakerMixer, type SpeakerSink } from "../media/SpeakerMixer.ts";
@@ -48,9 +49,6 @@ export interface DeviceOptions {
   ca?: string | Buffer | undefined;
   logger: Logger;
 }
-
-/** Pause between two repetitions of a text-to-speech source. */
-const TTS_PAUSE_MS = 1500;
 
 export class Device {
   readonly video: OutgoingStream | undefined;
@@ -100,7 +98,7 @@ export class Device {
    * Opens the sources and connects. A source that cannot be used is a {@link SourceError} (or, with
    * `fallbackToTest`, a warning and the test source); nothing is left running on failure.
    */
-  static async start(options: DeviceOptions): Promise<Device> {
+  static async create(options: DeviceOptions): Promise<Device> {
     const log = options.logger;
     let video: OutgoingStream | undefined;
     let audio: OutgoingStream | undefined;
@@ -198,10 +196,8 @@ function openVideo(source: VideoSource, options: DeviceOptions): Promise<Outgoin
   if (source.kind === "none") return Promise.resolve(undefined);
   checkVideoSource(source);
   const settings = options.videoSettings;
-  return OutgoingStream.open({
+  return OutgoingStream.create({
     kind: "video",
-    clockRate: 90_000,
-    keyframes: true,
     logger: options.logger,
     restartOnEos: source.kind === "file",
     feeder:
@@ -227,9 +223,8 @@ function openAudio(
   }
   checkAudioSource(source);
   const aec = echoCancelWith ? { speakerTokens: echoCancelWith.tokens(), probe: ECHO_PROBE } : undefined;
-  return OutgoingStream.open({
+  return OutgoingStream.create({
     kind: "audio",
-    clockRate: 48_000,
     logger: options.logger,
     restartOnEos: source.kind === "file" || source.kind === "tts",
     restartOnEosDelayMs: source.kind === "tts" ? TTS_PAUSE_MS : 0,

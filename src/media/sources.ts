@@ -10,8 +10,6 @@ export type VideoSource =
   | { kind: "libcamera"; name?: string | undefined }
   | { kind: "file"; path: string }
   | { kind: "image"; path: string }
-  /** Internal: a browser's video arriving as RTP on a loopback port, drawn over with a label and a clock. */
-  | { kind: "rtp"; port: number; codec: "vp8" | "h264"; label: string }
   | { kind: "none" };
 
 export type AudioSource =
@@ -102,8 +100,6 @@ export function describeVideoSource(source: VideoSource): string {
     case "file":
     case "image":
       return `${source.kind}:${source.path}`;
-    case "rtp":
-      return `echo of ${source.label}`;
     default:
       return source.kind;
   }

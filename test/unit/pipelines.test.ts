@@ -4,7 +4,9 @@
  * snapshot; review it like code).
  */
 import { describe, expect, it } from "vitest";
-import { audioPipeline, type VideoSettings, videoPipeline } from "../../src/media/pipelines.ts";
+import { audioPipeline, echoPipeline, type VideoSettings, videoPipeline } from "../../src/media/pipelines.ts";
+import { recorderPipeline } from "../../src/media/Recorder.ts";
+import { type SpeakerSink, speakerPipeline } from "../../src/media/SpeakerMixer.ts";
 import type { AudioSource, VideoSource } from "../../src/media/sources.ts";
 
 /** argv as a shell would show it, one element per line. */
@@ -13,7 +15,7 @@ function render(argv: string[]): string {
   return quoted.join(" ").replaceAll(" ! ", " !\n  ");
 }
 
-const TARGET = { rtpPort: 40000, rtcpPort: 40001, ssrc: 1234 };
+const TARGET = { rtpPort: 40000, sourcePort: 40003, rtcpPort: 40001, ssrc: 1234 };
 const SETTINGS: VideoSettings = {
   codec: "vp8",
   width: 640,
@@ -69,8 +71,50 @@ describe("echo pipeline", () => {
     "decodes the sender's %s, draws its name and a clock, encodes VP8",
     (codec) => {
       expect(
-        render(videoPipeline({ kind: "rtp", port: 40002, codec, label: "phone" }, SETTINGS, TARGET)),
+        render(echoPipeline({ port: 40002, codec, label: "phone" }, SETTINGS, TARGET)),
       ).toMatchSnapshot();
     },
   );
+});
+
+describe("recorder pipeline", () => {
+  it.each([
+    ["VP8 and Opus into WebM", { port: 40010, codec: "vp8" as const }, { port: 40011 }],
+    ["H.264 and Opus into Matroska", { port: 40010, codec: "h264" as const }, { port: 40011 }],
+    ["Opus alone into WebM", undefined, { port: 40011 }],
+    ["VP8 alone into WebM", { port: 40010, codec: "vp8" as const }, undefined],
+  ])("%s", (_what, video, audio) => {
+    expect(
+      render(recorderPipeline({ path: "/srv/rec/2026-01-01T00-00-00Z-phone.webm", video, audio })),
+    ).toMatchSnapshot();
+  });
+});
+
+describe("speaker pipeline", () => {
+  const sinks: SpeakerSink[] = [
+    { kind: "auto" },
+    { kind: "alsa", device: "hw:0,0" },
+    { kind: "pulse" },
+    { kind: "pulse", device: "speaker" },
+    { kind: "file", path: "/tmp/speaker.wav" },
+    { kind: "meter" },
+    { kind: "none" },
+  ];
+  it.each(sinks)("two slots to %o", (sink) => {
+    expect(render(speakerPipeline({ sink, ports: [40020, 40021], echoProbe: false }))).toMatchSnapshot();
+  });
+
+  it("with the echo canceller's probe", () => {
+    expect(
+      render(speakerPipeline({ sink: { kind: "alsa", device: "hw:0,0" }, ports: [40020], echoProbe: true })),
+    ).toMatchSnapshot();
+  });
+});
+
+describe("values that are not ours are quoted for gst-launch", () => {
+  it("a path with spaces and quotes, a device name, a text", () => {
+    expect(render(videoPipeline({ kind: "file", path: '/srv/my "clip".mp4' }, SETTINGS, TARGET))).toContain(
+      'location=\\"/srv/my\\\\040\\\\042clip\\\\042.mp4\\"',
+    );
+  });
 });

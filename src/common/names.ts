@@ -24,8 +24,10 @@ export function normalizeName(raw: string, fallback: string): string {
   const cleaned = raw
     .slice(0, MAX_NAME_LENGTH * 8)
     .normalize("NFC")
-    .replace(NOT_TEXT, "")
+    // Line breaks and tabs are white space first (a space), and only then is what is not text removed.
     .replace(/\s+/gu, " ")
+    .replace(NOT_TEXT, "")
+    .replace(/ {2,}/g, " ")
     .trim();
   const capped = Array.from(cleaned).slice(0, MAX_NAME_LENGTH).join("").trim();
   return capped || fallback;

@@ -51,11 +51,11 @@ export interface DeviceOptions {
 }
 
 export class Device {
-  readonly video: OutgoingStream | undefined;
-  readonly audio: OutgoingStream | undefined;
-  readonly speaker: SpeakerMixer | undefined;
-  readonly producer: DeviceProducer;
-  readonly receiver: DeviceReceiver;
+  readonly #video: OutgoingStream | undefined;
+  readonly #audio: OutgoingStream | undefined;
+  readonly #speaker: SpeakerMixer | undefined;
+  readonly #producer: DeviceProducer;
+  readonly #receiver: DeviceReceiver;
   readonly #log: Logger;
   #closed = false;
 
@@ -65,13 +65,13 @@ export class Device {
     audio: OutgoingStream | undefined,
     speaker: SpeakerMixer | undefined,
   ) {
-    this.video = video;
-    this.audio = audio;
-    this.speaker = speaker;
+    this.#video = video;
+    this.#audio = audio;
+    this.#speaker = speaker;
     this.#log = options.logger;
     const client = (peer: string) =>
       new SignallingClient({ url: options.server, logger: options.logger.child({ peer }), ca: options.ca });
-    this.producer = new DeviceProducer({
+    this.#producer = new DeviceProducer({
       client: client("producer"),
       meta: { name: options.name },
       video,
@@ -80,7 +80,7 @@ export class Device {
       ice: options.ice,
       logger: options.logger,
     });
-    this.receiver = new DeviceReceiver({
+    this.#receiver = new DeviceReceiver({
       client: client("consumer"),
       name: options.name,
       modes: options.incoming,
@@ -143,8 +143,8 @@ export class Device {
       throw error;
     }
     const device = new Device(options, video, audio, speaker);
-    device.producer.start();
-    device.receiver.start();
+    device.#producer.start();
+    device.#receiver.start();
     log.info(
       {
         name: options.name,
@@ -163,8 +163,8 @@ export class Device {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    await Promise.all([this.producer.close(), this.receiver.close()]);
-    await Promise.all([this.video?.close(), this.audio?.close(), this.speaker?.close()]);
+    await Promise.all([this.#producer.close(), this.#receiver.close()]);
+    await Promise.all([this.#video?.close(), this.#audio?.close(), this.#speaker?.close()]);
     this.#log.info("device stopped");
   }
 }

@@ -34,7 +34,7 @@ export interface EchoProducerOptions {
 }
 
 export class EchoProducer implements RtpSink {
-  readonly name: string;
+  readonly #name: string;
   readonly #options: EchoProducerOptions;
   readonly #input: LoopbackRtpPort;
   readonly #log: Logger;
@@ -43,7 +43,7 @@ export class EchoProducer implements RtpSink {
   #closed = false;
 
   private constructor(options: EchoProducerOptions, input: LoopbackRtpPort) {
-    this.name = `${options.deviceName} echo ${options.senderName}`;
+    this.#name = `${options.deviceName} echo ${options.senderName}`;
     this.#options = options;
     this.#input = input;
     this.#log = options.logger.child({ echoOf: options.senderId });
@@ -71,7 +71,7 @@ export class EchoProducer implements RtpSink {
     await this.#producer?.close();
     await this.#stream?.close();
     await this.#input.close();
-    this.#log.info({ name: this.name }, "echo stopped");
+    this.#log.info({ name: this.#name }, "echo stopped");
   }
 
   async #start(): Promise<void> {
@@ -90,7 +90,7 @@ export class EchoProducer implements RtpSink {
     this.#stream = stream;
     this.#producer = new DeviceProducer({
       client: new SignallingClient({ url: options.server, logger: this.#log, ca: options.ca }),
-      meta: { name: this.name, echoOf: options.senderId },
+      meta: { name: this.#name, echoOf: options.senderId },
       video: stream,
       videoCodec: options.settings.codec,
       audio: undefined,
@@ -98,6 +98,6 @@ export class EchoProducer implements RtpSink {
       logger: this.#log,
     });
     this.#producer.start();
-    this.#log.info({ name: this.name }, "echo started");
+    this.#log.info({ name: this.#name }, "echo started");
   }
 }

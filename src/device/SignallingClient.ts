@@ -12,6 +12,7 @@ import {
   type ServerMessage,
   serializeClientMessage,
 } from "../protocol/index.ts";
+import { SIGNALLING_CLOSE_GRACE_MS, SIGNALLING_CONNECT_TIMEOUT_MS } from "./constants.ts";
 import { DefaultReconnectPolicy, type ReconnectPolicy } from "./ReconnectPolicy.ts";
 
 export interface SignallingClientOptions {
@@ -21,8 +22,6 @@ export interface SignallingClientOptions {
   /** Extra CA certificates (PEM) to trust for wss://. */
   ca?: string | Buffer | undefined;
   reconnectPolicy?: ReconnectPolicy;
-  /** Give up connecting after this long (the GStreamer signaller's 20 s). */
-  connectTimeoutMs?: number;
 }
 
 interface SignallingClientEvents {
@@ -51,11 +50,7 @@ export class SignallingClient extends EventEmitter<SignallingClientEvents> {
     this.#policy = options.reconnectPolicy ?? new DefaultReconnectPolicy();
   }
 
-  /** This connection's peer id, once welcomed. */
-  get peerId(): string | undefined {
-    return this.#peerId;
-  }
-
+  /** Connected and welcomed. */
   get connected(): boolean {
     return this.#peerId !== undefined;
   }
@@ -87,7 +82,7 @@ export class SignallingClient extends EventEmitter<SignallingClientEvents> {
     if (!socket) return;
     if (socket.readyState === WebSocket.CLOSED) return;
     await new Promise<void>((resolve) => {
-      const kill = setTimeout(() => socket.terminate(), 1000);
+      const kill = setTimeout(() => socket.terminate(), SIGNALLING_CLOSE_GRACE_MS);
       socket.once("close", () => {
         clearTimeout(kill);
         resolve();
@@ -100,7 +95,7 @@ export class SignallingClient extends EventEmitter<SignallingClientEvents> {
     if (this.#closed) return;
     const socket = new WebSocket(this.#options.url, {
       ca: this.#options.ca,
-      handshakeTimeout: this.#options.connectTimeoutMs ?? 20_000,
+      handshakeTimeout: SIGNALLING_CONNECT_TIMEOUT_MS,
       perMessageDeflate: false,
     });
     this.#socket = socket;

@@ -106,7 +106,6 @@ export function recorderPipeline(inputs: RecordingInputs): string[] {
 }
 
 export class Recorder {
-  readonly path: string;
   /** Where the session's video goes, if it is recorded. */
   readonly video: LoopbackRtpPort | undefined;
   /** Where the session's audio goes, if it is recorded. */
@@ -122,7 +121,6 @@ export class Recorder {
     videoCodec: VideoCodecName | undefined,
     logger: Logger,
   ) {
-    this.path = path;
     this.video = video;
     this.audio = audio;
     this.#log = logger.child({ recording: path });

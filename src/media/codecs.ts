@@ -200,7 +200,7 @@ export function opusEncoderTokens(ssrc: number): string[] {
 const hasElementCache = new Map<string, boolean>();
 
 /** Whether GStreamer has an element (cached; `gst-inspect-1.0 --exists`). */
-export function hasElement(name: string): boolean {
+function hasElement(name: string): boolean {
   let found = hasElementCache.get(name);
   if (found === undefined) {
     try {

@@ -160,7 +160,7 @@ export function checkAudioSource(source: AudioSource): void {
 }
 
 /** True when ALSA lists a capture device (`/proc/asound/pcm` lines such as `00-00: … : capture 1`). */
-export function hasAlsaCapture(): boolean {
+function hasAlsaCapture(): boolean {
   try {
     return /capture \d+/.test(readFileSync("/proc/asound/pcm", "utf8"));
   } catch {

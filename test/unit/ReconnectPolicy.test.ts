@@ -15,7 +15,7 @@ describe("DefaultReconnectPolicy", () => {
   });
 
   it("adds up to the maximum jitter to every retry but the first", () => {
-    const policy = new DefaultReconnectPolicy({ random: () => 0.999, maxJitterMs: 1000 });
+    const policy = new DefaultReconnectPolicy({ random: () => 0.999 });
     expect(policy.nextRetryDelayInMs({ retryCount: 0, elapsedMs: 0 })).toBe(0);
     expect(policy.nextRetryDelayInMs({ retryCount: 1, elapsedMs: 0 })).toBe(300 + 999);
     expect(policy.nextRetryDelayInMs({ retryCount: 9, elapsedMs: 0 })).toBe(7000 + 999);

@@ -1,5 +1,5 @@
 /**
- * The device as a producer peer, behaving on the wire like webrtcsink (docs/PROTOCOL.md §4): it
+ * The device as a producer peer, behaving on the wire like webrtcsink (docs/PROTOCOL.md §6 A, C, D, G, H): it
  * registers `setPeerStatus {"roles":["producer"],"meta":{"name":…},"peerId":…}` on every
  * (re)connection and serves every `startSession` with a {@link ProducerSession}.
  */

@@ -1,5 +1,5 @@
 /**
- * The device as a receiver, like webrtcsrc in passive-consumer mode (docs/PROTOCOL.md §4): a second
+ * The device as a receiver, like webrtcsrc in passive-consumer mode (docs/PROTOCOL.md §6 E): a second
  * peer registered `{"roles":["consumer"],"meta":{"name":…}}` that browsers send to with gstwebrtc-api's
  * `createProducerSessionForConsumer`. With `consume`, it also actively consumes every producer of a
  * given name, the way webrtcsrc's connect-to-first-producer does.

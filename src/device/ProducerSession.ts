@@ -1,6 +1,6 @@
 /**
  * One viewer of the device: a werift peer connection that sends the shared video and audio streams,
- * negotiated the way webrtcsink does (docs/PROTOCOL.md §3) — the device offers, or answers when the
+ * negotiated the way webrtcsink does (docs/PROTOCOL.md §6 C–D, §10) — the device offers, or answers when the
  * viewer's `startSession` carried an offer (gstwebrtc-api `createConsumerSessionWithOfferOptions`).
  */
 import { MediaStream, MediaStreamTrack, type RTCRtpTransceiver } from "werift";

@@ -1,5 +1,5 @@
 /**
- * What the device's producer and its receiver share as signalling peers (docs/PROTOCOL.md §2): one
+ * What the device's producer and its receiver share as signalling peers (docs/PROTOCOL.md §5–§6): one
  * {@link SignallingClient}, registration under a role on every (re)connection, and a set of sessions
  * that `peer` and `endSession` messages are routed to, ended together when the connection is lost
  * (the server ended them and told the other peers) or the role is closed.

@@ -95,6 +95,12 @@ function sendToNodeTokens(target: RtpTarget, pacedByClock: boolean): string[] {
   ];
 }
 
+/** A file, decoded; with `only`, just the first stream of that kind (the others are not decoded). */
+function decodedFileTokens(path: string, only?: "video/x-raw" | "audio/x-raw"): string[] {
+  const select = only ? [`caps=${only}`, "expose-all-streams=false", "!", "queue"] : [];
+  return ["filesrc", `location=${gstString(path)}`, "!", "decodebin", ...select];
+}
+
 /** Raw I420 at the configured size and rate, from the given source. */
 function videoSourceTokens(source: VideoSource, s: VideoSettings): string[] {
   const raw = `video/x-raw,format=I420,width=${s.width},height=${s.height},framerate=${s.framerate}/1`;
@@ -129,31 +135,10 @@ function videoSourceTokens(source: VideoSource, s: VideoSettings): string[] {
         ...scaled,
       ];
     case "file":
-      // Only the video stream is decoded; the pipeline ends at the file's end and is restarted (loop).
-      return [
-        "filesrc",
-        `location=${gstString(source.path)}`,
-        "!",
-        "decodebin",
-        "caps=video/x-raw",
-        "expose-all-streams=false",
-        "!",
-        "queue",
-        "!",
-        ...scaled,
-      ];
+      // The pipeline ends at the file's end and is restarted (loop).
+      return [...decodedFileTokens(source.path, "video/x-raw"), "!", ...scaled];
     case "image":
-      return [
-        "filesrc",
-        `location=${gstString(source.path)}`,
-        "!",
-        "decodebin",
-        "!",
-        "imagefreeze",
-        "is-live=true",
-        "!",
-        ...scaled,
-      ];
+      return [...decodedFileTokens(source.path), "!", "imagefreeze", "is-live=true", "!", ...scaled];
     case "none":
       throw new Error("no pipeline for video source none");
   }
@@ -265,18 +250,7 @@ function audioSourceTokens(source: AudioSource): string[] {
       ];
     }
     case "file":
-      return [
-        "filesrc",
-        `location=${gstString(source.path)}`,
-        "!",
-        "decodebin",
-        "caps=audio/x-raw",
-        "expose-all-streams=false",
-        "!",
-        "queue",
-        "!",
-        ...raw,
-      ];
+      return [...decodedFileTokens(source.path, "audio/x-raw"), "!", ...raw];
     case "tts":
       return ["espeak", `text=${gstString(source.text)}`, "!", ...raw];
     case "none":

@@ -3,7 +3,7 @@
  * of text frames out, and a liveness check.
  *
  * - Bounded output: a peer that does not read is disconnected once too much is waiting for it, so it can
- *   never hold up routing for anyone else (the Rust server awaits a full queue; reference §2.5).
+ *   never hold up routing for anyone else (the Rust server awaits a full queue; docs/PROTOCOL.md §8).
  * - Liveness: a WebSocket ping every `pingIntervalMs`; no pong within `pongTimeoutMs` and the peer is
  *   dropped, so a half-open connection is gone within interval + timeout (RFC 6455 §5.5.2/§5.5.3).
  */

@@ -41,6 +41,11 @@ export function serveCommand(): Command {
       "plain HTTP and WS (browsers then refuse the microphone and camera except on localhost)",
     );
   addDeviceOptions(command);
+  // Recordings go to <data-dir>/recordings unless --record-dir (or its config key) says otherwise.
+  command.options
+    .find((option) => option.long === "--record-dir")
+    ?.default(undefined, "<data-dir>/recordings");
+  command.setOptionValueWithSource("recordDir", undefined, "default");
   return command
     .addHelpText(
       "after",
@@ -50,11 +55,9 @@ Examples:
   device-rtc serve --video camera:/dev/video0 --audio mic:sysdefault:CARD=Device --incoming-video echo
   device-rtc serve --port 9443 --codec h264 --incoming-video record,echo`,
     )
-    .action(async (flags: ServeFlags, cmd: Command) => {
+    .action(async (flags: ServeFlags) => {
       const log = createLogger("serve");
-      // The recordings go to the data directory unless asked otherwise.
-      if (cmd.getOptionValueSource("recordDir") === "default")
-        flags.recordDir = join(flags.dataDir, "recordings");
+      flags.recordDir ??= join(flags.dataDir, "recordings");
       const stop = await runServe(flags, log);
       exitOnSignal(log, stop);
     });

@@ -38,7 +38,7 @@ export function parseIceServer(url: string): RTCIceServer {
 }
 
 /** The werift codec list of a session: video codecs in order of preference, then Opus. */
-export function rtpCodecParameters(codecs: SessionCodecs): {
+function rtpCodecParameters(codecs: SessionCodecs): {
   video: RTCRtpCodecParameters[];
   audio: RTCRtpCodecParameters[];
 } {

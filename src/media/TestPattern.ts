@@ -21,7 +21,7 @@ export interface ClockBlockLayout {
 }
 
 /** 40 bits of milliseconds (Date.now() modulo 2^40, ~34.8 years) and an 8-bit check. */
-export const CLOCK_BITS = 48;
+const CLOCK_BITS = 48;
 
 /** Blocks per row: two rows of 24 hold the 48 bits. */
 const CLOCK_COLUMNS = 24;

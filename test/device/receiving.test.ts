@@ -9,7 +9,14 @@ import { join } from "node:path";
 import type { Page } from "playwright-core";
 import { describe, expect, it } from "vitest";
 import { waitInPage } from "../helpers/browser.ts";
-import { consumeProducer, playing, stage, startDevice, startTestDevice } from "../helpers/device.ts";
+import {
+  consumeProducer,
+  mediaFor,
+  playing,
+  stage,
+  startDevice,
+  startTestDevice,
+} from "../helpers/device.ts";
 import {
   audioRms,
   colourDistance,
@@ -34,14 +41,6 @@ const LABEL = { x: 30, y: 32, w: 40, h: 14 };
 
 function directory(): string {
   return mkdtempSync(join(tmpdir(), "device-rtc-rec-"));
-}
-
-/**
- * Lets the scenario run for `ms`: a length of media to record or play — not a wait for a state, which
- * is always a condition (recordingStarted, until, waitInPage, waitFor).
- */
-function mediaFor(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 /** Polls `condition` until it holds, or fails naming `what`. */

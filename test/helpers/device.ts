@@ -120,3 +120,11 @@ export function playing(
     log,
   );
 }
+
+/**
+ * Lets the scenario run for `ms`: a length of media to record, play or measure — never a wait for a
+ * state, which is always a condition (a log line, a page state, a file's content).
+ */
+export function mediaFor(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

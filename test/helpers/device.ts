@@ -102,7 +102,7 @@ export async function consumeProducer(
  * Waits until the page plays on from `first` — more than 5 frames decoded since, time advancing, and
  * (unless `audio: false`) audio bytes and energy growing — and returns those stats.
  */
-export function playing(
+export async function playing(
   page: Page,
   first: Inbound,
   log: string[],
@@ -112,13 +112,18 @@ export function playing(
     options.audio === false
       ? ""
       : ` && s.audioBytes > ${first.audioBytes ?? 0} && s.totalAudioEnergy > ${first.totalAudioEnergy ?? 0}`;
-  return waitInPage<Inbound>(
-    page,
-    `t.inbound().then((s) => (s.framesDecoded > ${(first.framesDecoded ?? 0) + 5} && s.currentTime > ${first.currentTime}${audio} ? s : null))`,
-    "the page to play on",
-    15_000,
-    log,
-  );
+  try {
+    return await waitInPage<Inbound>(
+      page,
+      `t.inbound().then((s) => (s.framesDecoded > ${(first.framesDecoded ?? 0) + 5} && s.currentTime > ${first.currentTime}${audio} ? s : null))`,
+      "the page to play on",
+      15_000,
+      log,
+    );
+  } catch (error) {
+    const last = await page.evaluate("t.inbound()").catch(() => undefined);
+    throw new Error(`${(error as Error).message}\nfrom ${JSON.stringify(first)}\nto ${JSON.stringify(last)}`);
+  }
 }
 
 /**

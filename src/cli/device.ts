@@ -121,7 +121,7 @@ Examples:
         }
         signallingHeaders = { authorization: `Bearer ${token}` };
       }
-      const device = await Device.start({
+      const device = await Device.create({
         ...deviceOptionsFrom(flags, log),
         server: flags.server,
         signallingHeaders,

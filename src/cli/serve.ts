@@ -179,7 +179,7 @@ async function runServe(flags: ServeFlags, log: Logger): Promise<() => Promise<v
   const local = `${app.secure ? "wss" : "ws"}://127.0.0.1:${app.port}`;
   let device: Device;
   try {
-    device = await Device.start({
+    device = await Device.create({
       ...deviceOptions,
       server: local,
       ca: caCertificate,

@@ -12,6 +12,7 @@ import {
   type ServerMessage,
   serializeClientMessage,
 } from "../protocol/index.ts";
+import { SIGNALLING_CLOSE_GRACE_MS, SIGNALLING_CONNECT_TIMEOUT_MS } from "./constants.ts";
 import { DefaultReconnectPolicy, type ReconnectPolicy } from "./ReconnectPolicy.ts";
 
 export interface SignallingClientOptions {
@@ -23,8 +24,6 @@ export interface SignallingClientOptions {
   /** HTTP headers of the WebSocket upgrade, e.g. `Authorization: Bearer …` (docs/SECURITY.md). */
   headers?: Record<string, string> | undefined;
   reconnectPolicy?: ReconnectPolicy;
-  /** Give up connecting after this long (the GStreamer signaller's 20 s). */
-  connectTimeoutMs?: number;
 }
 
 interface SignallingClientEvents {
@@ -53,11 +52,7 @@ export class SignallingClient extends EventEmitter<SignallingClientEvents> {
     this.#policy = options.reconnectPolicy ?? new DefaultReconnectPolicy();
   }
 
-  /** This connection's peer id, once welcomed. */
-  get peerId(): string | undefined {
-    return this.#peerId;
-  }
-
+  /** Connected and welcomed. */
   get connected(): boolean {
     return this.#peerId !== undefined;
   }
@@ -89,7 +84,7 @@ export class SignallingClient extends EventEmitter<SignallingClientEvents> {
     if (!socket) return;
     if (socket.readyState === WebSocket.CLOSED) return;
     await new Promise<void>((resolve) => {
-      const kill = setTimeout(() => socket.terminate(), 1000);
+      const kill = setTimeout(() => socket.terminate(), SIGNALLING_CLOSE_GRACE_MS);
       socket.once("close", () => {
         clearTimeout(kill);
         resolve();
@@ -103,7 +98,7 @@ export class SignallingClient extends EventEmitter<SignallingClientEvents> {
     const socket = new WebSocket(this.#options.url, {
       ca: this.#options.ca,
       headers: this.#options.headers,
-      handshakeTimeout: this.#options.connectTimeoutMs ?? 20_000,
+      handshakeTimeout: SIGNALLING_CONNECT_TIMEOUT_MS,
       perMessageDeflate: false,
     });
     this.#socket = socket;

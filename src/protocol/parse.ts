@@ -1,7 +1,7 @@
 /**
  * Strict parsers for both directions. Each returns the typed message or the reason it is not one —
  * the same messages serde would accept in gst-plugins-rs: unknown fields are ignored, a missing or
- * wrong-typed field or an unknown `type` rejects the whole message (protocol reference §1.2, §2.3).
+ * wrong-typed field or an unknown `type` rejects the whole message (docs/PROTOCOL.md §2, §8).
  */
 import { z } from "zod";
 import { JsonValue, parseJsonLossless } from "./json.ts";
@@ -74,11 +74,8 @@ export function parseClientMessage(text: string): ParseResult<ClientMessage> {
         return { type, peerId, offer: offer ?? null };
       }
       case "peer":
-        return peerMessage(fields as { sessionId: string }, raw);
-      case "endSessionV1_1": {
-        const { sessionId, error } = fields as { sessionId: string; error?: string | null };
-        return { type, sessionId, error: error ?? null };
-      }
+      case "endSessionV1_1":
+        return sessionMessage(type, fields, raw);
       default:
         return { type, ...fields } as ClientMessage;
     }
@@ -111,11 +108,8 @@ export function parseServerMessage(text: string): ParseResult<ServerMessage> {
         return { type, peerId, sessionId, offer: offer ?? null };
       }
       case "peer":
-        return peerMessage(fields as { sessionId: string }, raw);
-      case "endSessionV1_1": {
-        const { sessionId, error } = fields as { sessionId: string; error?: string | null };
-        return { type, sessionId, error: error ?? null };
-      }
+      case "endSessionV1_1":
+        return sessionMessage(type, fields, raw);
       default:
         return { type, ...fields } as ServerMessage;
     }
@@ -123,6 +117,16 @@ export function parseServerMessage(text: string): ParseResult<ServerMessage> {
 }
 
 type ClientRolesOutput = z.infer<typeof roles>;
+
+/** `peer` and `endSessionV1_1`, which both directions share. */
+function sessionMessage(
+  type: "peer" | "endSessionV1_1",
+  fields: Record<string, unknown>,
+  raw: Record<string, unknown>,
+): PeerMessage | { type: "endSessionV1_1"; sessionId: string; error: string | null } {
+  const { sessionId, error } = fields as { sessionId: string; error?: string | null };
+  return type === "peer" ? peerMessage({ sessionId }, raw) : { type, sessionId, error: error ?? null };
+}
 type Schemas = Record<string, z.ZodObject>;
 
 class Rejected extends Error {}

@@ -4,7 +4,7 @@
  *
  * - Bounded output: a peer that does not read is disconnected once too many bytes are waiting for it
  *   (not yet taken by the kernel), so it can never hold up routing for anyone else (the Rust server
- *   awaits a full queue; reference §2.5). Bytes, not messages: a burst of thousands of tiny frames in
+ *   awaits a full queue; docs/PROTOCOL.md §8). Bytes, not messages: a burst of thousands of tiny frames in
  *   one event-loop turn is nothing to a reader that keeps up.
  * - Liveness: a WebSocket ping every `pingIntervalMs`; no pong within `pongTimeoutMs` and the peer is
  *   dropped, so a half-open connection is gone within interval + timeout (RFC 6455 §5.5.2/§5.5.3).

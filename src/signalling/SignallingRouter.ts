@@ -1,11 +1,11 @@
 /**
  * The signalling server's state machine: peers, their roles, sessions, and who is told what. It knows
  * nothing of sockets — the transport feeds it parsed messages and delivers what it emits — so every
- * sequence of the protocol reference (§1.6 A–I) can be exercised directly.
+ * sequence of docs/PROTOCOL.md §6 (A–I) can be exercised directly.
  *
  * It follows gst-plugins-rs `net/webrtc/signalling/src/handlers/mod.rs` message for message, error
- * string for error string (§1.7, 0.14+/0.15 wording), except where that server is fragile
- * (§6 "found while reading the source"); each such departure is marked "Sturdier:" below.
+ * string for error string (docs/PROTOCOL.md §7, 0.14+/0.15 wording), except where that server is fragile
+ * (docs/PROTOCOL.md §11); each such departure is marked "Sturdier:" below.
  */
 import { randomUUID } from "node:crypto";
 import { type Identity, limitGroupOf, OPEN_IDENTITY } from "../auth/roles.ts";

@@ -2,7 +2,7 @@
  * Loads the server's TLS identity the two ways gst-webrtc-signalling-server has accepted it:
  * PEM certificate chain + PEM key (`--cert` + `--key`, 0.14.2 and later) or a PKCS#12 bundle with a
  * password (`--cert` + `--cert-password`, up to 0.14.1). Any failure is a {@link TlsConfigError} naming
- * the file — never a silent fallback to plain ws:// as the Rust server does (reference §2.2).
+ * the file — never a silent fallback to plain ws:// as the Rust server does (docs/PROTOCOL.md §8).
  */
 import { readFileSync } from "node:fs";
 import { createSecureContext, type SecureContextOptions, type TlsOptions } from "node:tls";

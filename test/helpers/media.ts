@@ -71,14 +71,46 @@ export function audioRms(file: string): number {
   return count ? Math.sqrt(sum / count) : 0;
 }
 
-/** RMS (0…1) of a WAV file's samples (16-bit). */
-export function wavRms(file: string): number {
+/** The 16-bit samples of a WAV file (interleaved), read as far as it has been written. */
+function wavSamples(file: string): Int16Array {
   const data = readFileSync(file);
   const start = data.indexOf("data") + 8;
+  const count = Math.max(0, Math.floor((data.length - start) / 2));
+  const samples = new Int16Array(count);
+  for (let i = 0; i < count; i++) samples[i] = data.readInt16LE(start + i * 2);
+  return samples;
+}
+
+/** RMS (0…1) of a WAV file's samples (16-bit). */
+export function wavRms(file: string): number {
+  const samples = wavSamples(file);
   let sum = 0;
-  const count = Math.floor((data.length - start) / 2);
-  for (let i = 0; i < count; i++) sum += (data.readInt16LE(start + i * 2) / 32768) ** 2;
-  return count > 0 ? Math.sqrt(sum / count) : 0;
+  for (const sample of samples) sum += (sample / 32768) ** 2;
+  return samples.length > 0 ? Math.sqrt(sum / samples.length) : 0;
+}
+
+/** Seconds of audio in a 48 kHz stereo 16-bit WAV file (as far as it has been written). */
+export function wavSeconds(file: string): number {
+  return wavSamples(file).length / 2 / 48_000;
+}
+
+/**
+ * Amplitude (0…1) of the `hz` component of the first channel of a 48 kHz stereo WAV file (Goertzel
+ * over the whole file): tells which tones a mix holds.
+ */
+export function wavToneLevel(file: string, hz: number): number {
+  const samples = wavSamples(file);
+  const frames = Math.floor(samples.length / 2);
+  const coefficient = 2 * Math.cos((2 * Math.PI * hz) / 48_000);
+  let previous = 0;
+  let beforePrevious = 0;
+  for (let i = 0; i < frames; i++) {
+    const current = (samples[i * 2] ?? 0) / 32768 + coefficient * previous - beforePrevious;
+    beforePrevious = previous;
+    previous = current;
+  }
+  const power = previous ** 2 + beforePrevious ** 2 - coefficient * previous * beforePrevious;
+  return frames > 0 ? (2 * Math.sqrt(Math.max(0, power))) / frames : 0;
 }
 
 /** The mean [r, g, b] of a w×h region at (x, y) of the last frame of a video file, scaled to 640x480. */

@@ -183,9 +183,7 @@ export class Device {
     log.info(
       {
         name: options.name,
-        video: video.stream
-          ? `${describeVideoSource(options.video)} ${options.videoSettings.codec}`
-          : "none",
+        video: video.stream ? `${describeVideoSource(options.video)} ${options.videoSettings.codec}` : "none",
         audio: audio.stream ? describeAudioSource(options.audio) : "none",
         incomingAudio: options.incoming.audio,
         incomingVideo: [...options.incoming.video].join(",") || "discard",

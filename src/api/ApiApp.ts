@@ -144,7 +144,10 @@ export function createApiApp(options: ApiOptions): OpenAPIHono<ApiEnv> {
 
   app.onError((error, c) => {
     if (error instanceof HTTPException) return errorJson(c, error.status, error.message || "bad request");
-    log.warn({ err: error.message, path: c.req.path.slice(0, 200) }, "API request failed");
+    log.warn(
+      { err: error.message, stack: error.stack, path: c.req.path.slice(0, 200) },
+      "API request failed",
+    );
     return errorJson(c, 500, "internal error");
   });
   app.notFound((c) => {
@@ -327,5 +330,7 @@ function recordingError(c: Context, error: unknown) {
 export function apiListener(
   app: OpenAPIHono<ApiEnv>,
 ): (request: IncomingMessage, response: ServerResponse) => Promise<void> {
-  return getRequestListener(app.fetch, { overrideGlobalObjects: false });
+  // The listener's default: Request and Response become @hono/node-server's subclasses of Node's own
+  // (cheaper for bodies that are read once); Hono's middleware (bodyLimit) builds Requests from them.
+  return getRequestListener(app.fetch);
 }

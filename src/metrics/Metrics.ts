@@ -144,6 +144,7 @@ export class Metrics {
       name: string,
       help: string,
       value: (s: DeviceStatus["streams"][number]) => number,
+      videoOnly = false,
     ) =>
       new Counter({
         name,
@@ -154,24 +155,28 @@ export class Metrics {
           // A total kept by the stream itself: set, not added (prom-client counters only have inc).
           this.reset();
           for (const stream of status()?.streams ?? [])
-            this.inc({ stream: stream.kind, codec: stream.codec }, value(stream));
+            if (!videoOnly || stream.kind === "video")
+              this.inc({ stream: stream.kind, codec: stream.codec }, value(stream));
         },
       });
     streamCounter("device_rtc_stream_bytes_total", "RTP bytes each shared encoder produced.", (s) => s.bytes);
     streamCounter(
       "device_rtc_frames_encoded_total",
       "Video frames the shared encoder produced (RTP marker bits).",
-      (s) => (s.kind === "video" ? s.frames : 0),
+      (s) => s.frames,
+      true,
     );
     streamCounter(
       "device_rtc_keyframes_sent_total",
       "Keyframes the shared video encoder produced (each goes to every viewer).",
-      (s) => (s.kind === "video" ? s.keyframes : 0),
+      (s) => s.keyframes,
+      true,
     );
     streamCounter(
       "device_rtc_keyframe_requests_total",
       "Keyframe requests sent to the encoder (viewers joining or asking, debounced).",
       (s) => s.keyframeRequests,
+      true,
     );
     const sessionCounter = (name: string, help: string, peer: Peer, field: keyof EndedTotals) =>
       new Counter({

@@ -124,7 +124,11 @@ export function createApiApp(options: ApiOptions): OpenAPIHono<ApiEnv> {
     "*",
     bodyLimit({
       maxSize: MAX_BODY_BYTES,
-      onError: (c) => errorJson(c, 413, `the body is larger than ${MAX_BODY_BYTES} bytes`),
+      onError: (c) => {
+        // The rest of the body is not read: the connection cannot be reused (RFC 9112 §9.6).
+        c.header("connection", "close");
+        return errorJson(c, 413, `the body is larger than ${MAX_BODY_BYTES} bytes`);
+      },
     }),
   );
   // The least role of each route (routes.ts), checked before its parameters are even looked at.

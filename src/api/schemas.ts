@@ -158,7 +158,14 @@ export const CredentialSchema = z
 export const NewTokenSchema = z
   .object({
     role: RoleSchema,
-    label: z.string().max(100).default("").openapi({ description: "what it is for (text)" }),
+    label: z
+      .string()
+      .max(100)
+      // Shown by `device-rtc token list` in a terminal: no control, format (bidi) or lone surrogate
+      // characters, which could rewrite what the owner sees there.
+      .regex(/^[^\p{Cc}\p{Cf}\p{Cs}]*$/u, "control and format characters are not allowed")
+      .default("")
+      .openapi({ description: "what it is for (text)" }),
     expiresInSeconds: z
       .number()
       .int()

@@ -8,6 +8,7 @@
  * producer, both, or nowhere — see {@link IncomingModes}. Each of those is an {@link RtpSink}
  * subscribed to the session. Senders' names enter here, and are normalised here, once.
  */
+import { basename } from "node:path";
 import type { Logger } from "../common/logger.ts";
 import { normalizeName } from "../common/names.ts";
 import type { VideoCodecName } from "../media/codecs.ts";
@@ -251,7 +252,7 @@ export class DeviceReceiver extends SignallingRole<IncomingSession> {
     return this.sessions.map((session) => ({
       ...session.status(),
       name: this.#senderNames.get(session.sessionId) ?? session.peerId.slice(0, 8),
-      recording: this.#sinks.get(session.sessionId)?.recorder?.path,
+      recording: recordingName(this.#sinks.get(session.sessionId)?.recorder?.path),
     }));
   }
 
@@ -353,6 +354,11 @@ export class DeviceReceiver extends SignallingRole<IncomingSession> {
       if (!this.closed) this.#options.consume?.watcher.send({ type: "list" });
     }, CONSUME_AGAIN_MS).unref();
   }
+}
+
+/** A recording's name (its file name in the record directory), as the API lists it. */
+function recordingName(path: string | undefined): string | undefined {
+  return path === undefined ? undefined : basename(path);
 }
 
 /** Subscribes a recorder's streams to the session; returns the function that unsubscribes them. */

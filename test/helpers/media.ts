@@ -40,13 +40,23 @@ function decodeToBytes(
   file: string,
   steps: string[],
   sink: "filesink" | "multifilesink" = "filesink",
+  /** One stream only (an image): no second branch, whose fakesink would never see an end of stream. */
+  single = false,
 ): Buffer {
   const dir = mkdtempSync(join(tmpdir(), "device-rtc-decode-"));
   const out = join(dir, "decoded.raw");
   try {
     execFileSync(
       "gst-launch-1.0",
-      ["-q", "filesrc", `location=${file}`, "!", ...decodeAll([...steps, "!", sink, `location=${out}`])],
+      [
+        "-q",
+        "filesrc",
+        `location=${file}`,
+        "!",
+        ...(single
+          ? ["decodebin", "!", ...steps, "!", sink, `location=${out}`]
+          : decodeAll([...steps, "!", sink, `location=${out}`])),
+      ],
       {
         timeout: 60_000,
       },
@@ -158,7 +168,7 @@ export function colourDistance(a: number[], b: number[]): number {
 
 /** Mean and standard deviation of the luma of a PNG (e.g. a screenshot), decoded with GStreamer. */
 export function pngLuma(png: string): { mean: number; stddev: number } {
-  const pixels = decodeToBytes(png, ["videoconvert", "!", "video/x-raw,format=GRAY8"]);
+  const pixels = decodeToBytes(png, ["videoconvert", "!", "video/x-raw,format=GRAY8"], "filesink", true);
   let sum = 0;
   for (const value of pixels) sum += value;
   const mean = sum / pixels.length;

@@ -108,6 +108,8 @@ describe("the page (Chromium)", () => {
     await page.getByRole("button", { name: "Camera" }).click();
     await waitForPicture(page, log, "local");
     await waitForPicture(page, log, "echo");
+    // Regression (quick Talk then Camera opened two sending sessions): one sender only.
+    expect(JSON.parse((await served.call("/api/senders")).body).senders).toHaveLength(1);
     const stage = await box(page, "#stage");
     expect(stage.width).toBeGreaterThan(600);
     expect(stage.y + stage.height).toBeLessThanOrEqual(800);

@@ -40,15 +40,22 @@ export async function startDevice(
 /**
  * Chromium on its own host of the bed, with default ICE settings. `origins` are http:// origins on
  * the bed that may use the camera and microphone (a LAN address is not a secure context).
+ * With `permissions: "ask"` no camera/microphone permission is given up front (as for a first-time
+ * visitor: Chromium then hides its addresses behind mDNS names); call grantPermissions() later, as
+ * a user clicking "Allow" would. The default grants every request (fake UI), which also makes
+ * Chromium show its host addresses in candidates, as it does for a page that has the camera.
  */
 export async function launchBrowserOn(
   host: BedHost,
   origins: string[] = [],
-  options: LaunchOptions = {},
+  options: LaunchOptions & { permissions?: "granted" | "ask" } = {},
 ): Promise<BrowserContext> {
   return launchBrowser({
     executablePath: host.wrapper(CHROMIUM_PATH),
-    baseArgs: CHROMIUM_BED_ARGS,
+    baseArgs:
+      options.permissions === "ask"
+        ? CHROMIUM_BED_ARGS.filter((flag) => flag !== "--use-fake-ui-for-media-stream")
+        : CHROMIUM_BED_ARGS,
     ...options,
     args: [
       ...(origins.length ? [`--unsafely-treat-insecure-origin-as-secure=${origins.join(",")}`] : []),

@@ -6,7 +6,8 @@
  *   a bridge with address .1, where in-process servers the test starts (signalling, test pages) listen.
  * - Each host (the device, each browser or GStreamer peer) is its own network namespace with one
  *   interface, eth0, on the bridge: a veth pair, or a TAP pair through the link emulator when its
- *   link is impaired. Private addresses only, no default route; a multicast route so mDNS works.
+ *   link is impaired. Private addresses only; the default gateway is the switch, which forwards
+ *   nothing (Chromium needs a default route to gather mDNS host candidates).
  * - `internet()` adds routers with NAT (nftables masquerade) and a "public" network (198.18.0.0/24,
  *   the benchmarking range) where coturn runs — see test/helpers/internet.ts.
  *
@@ -146,6 +147,8 @@ export class BedLink {
 }
 
 export interface HostOptions {
+  /** The default gateway (default: the switch's address; it forwards nothing, so nothing leaves). */
+  gateway?: string;
   /** Put the link emulator between the host and the LAN, starting with this impairment (both ways). */
   impair?: Partial<Impairment> | true;
   /** Seed of the emulator's random losses. */
@@ -180,8 +183,10 @@ export async function attach(
   inBridgeNs("link", "set", outside, "master", bridge.name, "up");
   host.exec("ip", ["addr", "add", `${address}/24`, "dev", "eth0"]);
   host.exec("ip", ["link", "set", "eth0", "up"]);
-  // mDNS (224.0.0.251) needs a route; there is still no route to anything outside the bed.
-  host.exec("ip", ["route", "add", "224.0.0.0/4", "dev", "eth0"]);
+  // A default route, as every LAN has: Chromium gathers host candidates (mDNS names) only on the
+  // interface of the default route when the page has no camera/microphone permission. The gateway
+  // is a namespace of the bed that does not forward, or a bed router; nothing leaves the bed.
+  if (options.gateway) host.exec("ip", ["route", "add", "default", "via", options.gateway]);
   host.address = address;
 }
 
@@ -231,7 +236,8 @@ export class NetBed {
     });
     ip("addr", "add", `${subnet}.1/24`, "dev", bridge);
     ip("link", "set", bridge, "up");
-    ip("route", "replace", "224.0.0.0/4", "dev", bridge);
+    // The switch is every host's default gateway and forwards nothing.
+    execFileSync("sysctl", ["-qw", "net.ipv4.ip_forward=0"]);
     const bed = new NetBed(bridge, subnet);
     bedsByAddress.set(bed.lanAddress, bed);
     onCleanup(() => bedsByAddress.delete(bed.lanAddress));
@@ -241,7 +247,10 @@ export class NetBed {
   /** A new host on this LAN (the next free address). */
   async host(name: string, options: HostOptions = {}): Promise<BedHost> {
     const host = await BedHost.create(name);
-    await attach(host, { name: this.bridge, pid: 0 }, `${this.subnet}.${this.#next++}`, options);
+    await attach(host, { name: this.bridge, pid: 0 }, `${this.subnet}.${this.#next++}`, {
+      gateway: this.lanAddress,
+      ...options,
+    });
     this.hosts.push(host);
     return host;
   }

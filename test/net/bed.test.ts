@@ -2,6 +2,7 @@
  * The network test bed itself: hosts in their own namespaces reach each other over the LAN and
  * nothing else; the link emulator delays, drops and cuts what crosses, and counts it.
  */
+import { execFileSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
 import { type BedHost, bedAvailable, NetBed } from "../helpers/netbed.ts";
 
@@ -37,14 +38,17 @@ async function ping(host: BedHost, target: string, count: number, intervalMs = 5
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? NaN;
 
 describe.runIf(bedAvailable())("network test bed", () => {
-  it("hosts have one LAN address each and no default route; they reach each other", async () => {
+  it("hosts have one LAN address each; their gateway forwards nothing; they reach each other", async () => {
     const bed = await NetBed.create();
     const a = await bed.host("a");
     const b = await bed.host("b", { impair: true });
     for (const host of [a, b]) {
       expect(host.exec("ip", ["-4", "-o", "addr", "show"])).toContain(`${host.address}/24`);
-      expect(host.exec("ip", ["route", "show", "default"]).trim()).toBe("");
+      expect(host.exec("ip", ["route", "show", "default"]).trim()).toBe(`default via ${bed.lanAddress} dev eth0`);
     }
+    expect(execFileSync("sysctl", ["-n", "net.ipv4.ip_forward"], { encoding: "utf8" }).trim()).toBe("0");
+    // The only routes of the gateway's namespace: the LAN itself.
+    expect(execFileSync("ip", ["-4", "route", "show"], { encoding: "utf8" })).not.toMatch(/default/);
     await echoServer(b);
     const rtts = await ping(a, b.address, 20);
     expect(rtts).toHaveLength(20);

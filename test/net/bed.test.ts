@@ -44,7 +44,9 @@ describe.runIf(bedAvailable())("network test bed", () => {
     const b = await bed.host("b", { impair: true });
     for (const host of [a, b]) {
       expect(host.exec("ip", ["-4", "-o", "addr", "show"])).toContain(`${host.address}/24`);
-      expect(host.exec("ip", ["route", "show", "default"]).trim()).toBe(`default via ${bed.lanAddress} dev eth0`);
+      expect(host.exec("ip", ["route", "show", "default"]).trim()).toBe(
+        `default via ${bed.lanAddress} dev eth0`,
+      );
     }
     expect(execFileSync("sysctl", ["-n", "net.ipv4.ip_forward"], { encoding: "utf8" }).trim()).toBe("0");
     // The only routes of the gateway's namespace: the LAN itself.

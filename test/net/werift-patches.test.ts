@@ -269,11 +269,11 @@ describe("werift patches", () => {
       video?.sender.track?.writeRtp(rtp(96, seq, base + Math.round((Date.now() - start) * 90)));
     }, 33);
     const report = await new Promise<RtcpSrPacket>((resolve) => {
-      receiver.getTransceivers().forEach((t) =>
+      for (const t of receiver.getTransceivers()) {
         t.receiver.onRtcp.subscribe((packet) => {
           if (packet.type === RtcpSrPacket.type) resolve(packet as RtcpSrPacket);
-        }),
-      );
+        });
+      }
     });
     clearInterval(timer);
     const at = ntpTimeToEpochMs(report.senderInfo.ntpTimestamp);

@@ -24,7 +24,7 @@ export async function startDevice(
   signalling: string,
   args: string[],
   env: NodeJS.ProcessEnv = {},
-  options: HostOptions = {},
+  options: HostOptions & { ready?: RegExp } = {},
 ): Promise<Child> {
   const bed = bedOf(signalling);
   const device = bed
@@ -33,7 +33,7 @@ export async function startDevice(
         env,
       )
     : startCli(["device", "--server", signalling, ...loopbackFlags(), ...args], env);
-  await device.waitFor(/registered as producer/, 30_000);
+  await device.waitFor(options.ready ?? /registered as producer/, 30_000);
   return device;
 }
 

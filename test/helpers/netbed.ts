@@ -147,6 +147,8 @@ export class BedLink {
 }
 
 export interface HostOptions {
+  /** The interface's name inside the host (default eth0; routers have more than one). */
+  ifname?: string;
   /** The default gateway (default: the switch's address; it forwards nothing, so nothing leaves). */
   gateway?: string;
   /** Put the link emulator between the host and the LAN, starting with this impairment (both ways). */
@@ -168,21 +170,22 @@ export async function attach(
       ? ip(...args)
       : execFileSync("nsenter", ["-t", String(bridge.pid), "-n", "--", "ip", ...args], { encoding: "utf8" });
   const outside = `bh${process.pid % 10000}x${n}`;
+  const ifname = options.ifname ?? "eth0";
   if (options.impair) {
     const inside = `bt${process.pid % 10000}y${n}`;
     const emulator = await LinkEmulator.start({ [host.name]: [inside, outside] }, options.seed ?? n);
     ip("link", "set", inside, "netns", String(host.pid));
-    host.exec("ip", ["link", "set", inside, "name", "eth0"]);
+    host.exec("ip", ["link", "set", inside, "name", ifname]);
     if (bridge.pid !== 0) ip("link", "set", outside, "netns", String(bridge.pid));
     host.link = new BedLink(emulator, host.name);
     if (options.impair !== true) await host.link.set("both", options.impair);
   } else {
-    ip("link", "add", outside, "type", "veth", "peer", "name", "eth0", "netns", String(host.pid));
+    ip("link", "add", outside, "type", "veth", "peer", "name", ifname, "netns", String(host.pid));
     if (bridge.pid !== 0) ip("link", "set", outside, "netns", String(bridge.pid));
   }
   inBridgeNs("link", "set", outside, "master", bridge.name, "up");
-  host.exec("ip", ["addr", "add", `${address}/24`, "dev", "eth0"]);
-  host.exec("ip", ["link", "set", "eth0", "up"]);
+  host.exec("ip", ["addr", "add", `${address}/24`, "dev", ifname]);
+  host.exec("ip", ["link", "set", ifname, "up"]);
   // A default route, as every LAN has: Chromium gathers host candidates (mDNS names) only on the
   // interface of the default route when the page has no camera/microphone permission. The gateway
   // is a namespace of the bed that does not forward, or a bed router; nothing leaves the bed.
@@ -244,10 +247,10 @@ export class NetBed {
     return bed;
   }
 
-  /** A new host on this LAN (the next free address). */
-  async host(name: string, options: HostOptions = {}): Promise<BedHost> {
+  /** A new host on this LAN (the next free address, or `.octet`). */
+  async host(name: string, options: HostOptions & { octet?: number } = {}): Promise<BedHost> {
     const host = await BedHost.create(name);
-    await attach(host, { name: this.bridge, pid: 0 }, `${this.subnet}.${this.#next++}`, {
+    await attach(host, { name: this.bridge, pid: 0 }, `${this.subnet}.${options.octet ?? this.#next++}`, {
       gateway: this.lanAddress,
       ...options,
     });

@@ -9,51 +9,40 @@ import { join } from "node:path";
 import { createSecureContext } from "node:tls";
 import type { Page } from "playwright-core";
 import { describe, expect, it } from "vitest";
-import { spkiFingerprint } from "../../src/pki/certificates.ts";
-import { consoleOf, launchBrowser, waitInPage } from "../helpers/browser.ts";
-import { loopbackFlags } from "../helpers/device.ts";
+import { waitInPage } from "../helpers/browser.ts";
 import { pngLuma, wavRms } from "../helpers/media.ts";
-import { type Child, startCli } from "../helpers/processes.ts";
+import { openServePage, type Served, type ServeOptions, startServe } from "../helpers/serve.ts";
 
 const ARTIFACTS = new URL("../../test-artifacts/", import.meta.url).pathname;
 
-async function serve(dataDir: string, port: number, extra: string[] = []): Promise<Child> {
-  const child = startCli([
-    "serve",
-    "--data-dir",
-    dataDir,
-    "--port",
-    String(port),
-    "--name",
-    "Porch",
-    "--video",
-    "test",
-    "--audio",
-    "test",
-    ...loopbackFlags(),
-    ...extra,
-  ]);
-  await child.waitFor(/registered as producer/, 30_000);
-  return child;
+const SERVE_ARGS = ["--name", "Porch", "--video", "test", "--audio", "test"];
+
+/** `device-rtc serve` on the LAN bed (test/helpers/serve.ts); `extra` flags after the usual ones. */
+function serve(
+  dataDir: string,
+  port: number,
+  extra: string[] = [],
+  options: ServeOptions = {},
+): Promise<Served> {
+  return startServe(dataDir, port, [...SERVE_ARGS, ...extra], options);
+}
+
+/**
+ * Opens the app in Chromium (its own host of the bed, default ICE settings, no camera/microphone
+ * permission until the test grants it), trusting exactly our CA, and waits for the device's picture.
+ */
+async function openApp(
+  served: Served,
+): Promise<{ page: Page; log: string[]; grantMedia: () => Promise<void> }> {
+  const { page, log, grantMedia } = await openServePage(served);
+  await waitForPicture(page, log);
+  return { page, log, grantMedia };
 }
 
 interface PageVideo {
   width: number;
   time: number;
   frames: number;
-}
-
-/** Opens the app in Chromium, trusting exactly our CA (by its public key), and waits for the device's picture. */
-async function openApp(dataDir: string, port: number): Promise<{ page: Page; log: string[] }> {
-  const ca = readFileSync(join(dataDir, "pki", "ca.crt"), "utf8");
-  const browser = await launchBrowser({
-    args: [`--ignore-certificate-errors-spki-list=${spkiFingerprint(ca)}`],
-  });
-  const page = await browser.newPage();
-  const log = consoleOf(page);
-  await page.goto(`https://127.0.0.1:${port}/`);
-  await waitForPicture(page, log);
-  return { page, log };
 }
 
 const VIDEO = (id: string) =>
@@ -75,9 +64,9 @@ describe("device-rtc serve", () => {
   it("creates its PKI on first run; the PKCS#12 opens with its password", async () => {
     const dataDir = mkdtempSync(join(tmpdir(), "device-rtc-data-"));
     const port = 23000 + Math.floor(Math.random() * 10000);
-    const server = await serve(dataDir, port);
-    expect(server.output()).toContain(`https://127.0.0.1:${port}/`);
-    expect(server.output()).toContain(join(dataDir, "pki", "ca.crt"));
+    const served = await serve(dataDir, port);
+    expect(served.child.output()).toContain(served.url);
+    expect(served.child.output()).toContain(join(dataDir, "pki", "ca.crt"));
     const pki = join(dataDir, "pki");
     const password = readFileSync(join(pki, "server.p12.password"), "utf8").trim();
     expect(() =>
@@ -92,9 +81,12 @@ describe("device-rtc serve", () => {
     const dataDir = mkdtempSync(join(tmpdir(), "device-rtc-data-"));
     const wav = join(dataDir, "speaker.wav");
     const port = 23000 + Math.floor(Math.random() * 10000);
-    const server = await serve(dataDir, port, ["--speaker", `file:${wav}`, "--incoming-video", "echo"]);
-    const { page, log } = await openApp(dataDir, port);
+    const served = await serve(dataDir, port, ["--speaker", `file:${wav}`, "--incoming-video", "echo"]);
+    const server = served.child;
+    const { page, log, grantMedia } = await openApp(served);
 
+    // The user allows the microphone and camera when the page first asks.
+    await grantMedia();
     await page.getByRole("button", { name: /Talk/ }).click();
     await page.getByRole("button", { name: /Camera/ }).click();
     await waitForPicture(page, log, "local");
@@ -120,8 +112,9 @@ describe("device-rtc serve", () => {
   it("the page reconnects after the server restarts", async () => {
     const dataDir = mkdtempSync(join(tmpdir(), "device-rtc-data-"));
     const port = 23000 + Math.floor(Math.random() * 10000);
-    let server = await serve(dataDir, port);
-    const { page, log } = await openApp(dataDir, port);
+    const served = await serve(dataDir, port);
+    let server = served.child;
+    const { page, log } = await openApp(served);
     server.signal("SIGTERM");
     expect(await server.exited()).toBe(0);
     await waitInPage(
@@ -131,7 +124,7 @@ describe("device-rtc serve", () => {
       10_000,
       log,
     );
-    server = await serve(dataDir, port);
+    server = (await serve(dataDir, port, [], { bed: served.bed, host: served.host })).child;
     await waitInPage(
       page,
       `document.getElementById("status").textContent === "connected"`,
@@ -154,14 +147,10 @@ describe("the web app's messages", () => {
   it("says so clearly when the signalling server cannot be reached", async () => {
     const dataDir = mkdtempSync(join(tmpdir(), "device-rtc-data-"));
     const port = 23000 + Math.floor(Math.random() * 10000);
-    await serve(dataDir, port);
-    const ca = readFileSync(join(dataDir, "pki", "ca.crt"), "utf8");
-    const browser = await launchBrowser({
-      args: [`--ignore-certificate-errors-spki-list=${spkiFingerprint(ca)}`],
+    const served = await serve(dataDir, port);
+    const { page, log } = await openServePage(served, {
+      path: `?signalling=${encodeURIComponent("wss://127.0.0.1:9/")}`,
     });
-    const page = await browser.newPage();
-    const log = consoleOf(page);
-    await page.goto(`https://127.0.0.1:${port}/?signalling=${encodeURIComponent("wss://127.0.0.1:9/")}`);
     await waitInPage(
       page,
       `document.getElementById("message").textContent.includes("Cannot reach the signalling server at wss://127.0.0.1:9/")`,

@@ -20,6 +20,8 @@ export interface WebrtcbinReport {
   state?: string;
   value?: string;
   ended?: boolean;
+  /** Milliseconds from the viewer's startSession to its first decoded frame. */
+  firstFrameMs?: number;
 }
 
 export interface WebrtcbinPeer {

@@ -51,6 +51,10 @@ export interface DirectionCounters {
   outageDropped: number;
   /** Longest queueing delay any frame had (ms). */
   maxQueueMs: number;
+  /** RTP packets that entered (SRTP leaves the RTP header readable). */
+  rtp: number;
+  /** RTP packets whose SSRC and sequence number had entered before: retransmissions (not RTX). */
+  rtpRepeated: number;
 }
 
 export const NO_IMPAIRMENT: Impairment = {
@@ -84,7 +88,23 @@ function zeroCounters(): DirectionCounters {
     queueDropped: 0,
     outageDropped: 0,
     maxQueueMs: 0,
+    rtp: 0,
+    rtpRepeated: 0,
   };
+}
+
+/** SSRC and sequence number of an RTP packet in an Ethernet/IPv4/UDP frame, or undefined. */
+export function rtpKey(frame: Buffer): number | undefined {
+  if (frame.length < 14 + 20 + 8 + 12 || frame.readUInt16BE(12) !== 0x0800) return undefined;
+  const ihl = ((frame[14] ?? 0) & 0x0f) * 4;
+  if (frame[14 + 9] !== 17) return undefined;
+  const rtp = 14 + ihl + 8;
+  if (frame.length < rtp + 12) return undefined;
+  const b0 = frame[rtp] ?? 0;
+  const b1 = frame[rtp + 1] ?? 0;
+  // Version 2, and not RTCP (packet types 192–223 share the second byte's range with marker+PT).
+  if ((b0 & 0xc0) !== 0x80 || (b1 >= 192 && b1 <= 223)) return undefined;
+  return frame.readUInt32BE(rtp + 8) * 65536 + frame.readUInt16BE(rtp + 2);
 }
 
 const isArp = (frame: Buffer) => frame.length >= 14 && frame.readUInt16BE(12) === 0x0806;
@@ -100,6 +120,9 @@ export class Direction {
   #lastDue = 0;
   readonly #pending: Array<{ due: number; frame: Buffer }> = [];
   #timer: NodeJS.Timeout | undefined;
+  /** The last RTP packets seen (SSRC × 65536 + sequence number), to spot retransmissions. */
+  readonly #seen = new Set<number>();
+  readonly #seenOrder: number[] = [];
 
   constructor(deliver: (frame: Buffer) => void, random: () => number, now = () => performance.now()) {
     this.#deliver = deliver;
@@ -112,6 +135,16 @@ export class Direction {
     const imp = this.impairment;
     c.packets++;
     c.bytes += frame.length;
+    const key = rtpKey(frame);
+    if (key !== undefined) {
+      c.rtp++;
+      if (this.#seen.has(key)) c.rtpRepeated++;
+      else {
+        this.#seen.add(key);
+        this.#seenOrder.push(key);
+        if (this.#seenOrder.length > 8192) this.#seen.delete(this.#seenOrder.shift() as number);
+      }
+    }
     if (imp.outage) {
       c.outageDropped++;
       return;

@@ -20,6 +20,7 @@ import json
 import math
 import struct
 import sys
+import time
 
 import gi
 
@@ -51,6 +52,7 @@ class Peer:
         self.video_size = None
         self.audio_buffers = 0
         self.audio_rms = 0.0
+        self.started = None
         self.loop = GLib.MainLoop()
         GLib.io_add_watch(sys.stdin.fileno(), GLib.IO_IN | GLib.IO_HUP, self.on_stdin)
         self.buffer = b""
@@ -84,6 +86,7 @@ class Peer:
         elif kind == "list" and self.args.mode == "viewer":
             for producer in msg.get("producers", []):
                 if (producer.get("meta") or {}).get("name") == self.args.producer:
+                    self.started = time.monotonic()
                     self.send({"type": "startSession", "peerId": producer["id"]})
                     return
             GLib.timeout_add(200, lambda: self.send({"type": "list"}) and False)
@@ -210,6 +213,9 @@ class Peer:
             sink.connect("handoff", self.on_audio)
 
     def on_video(self, sink, buf, pad):
+        if self.video_frames == 0 and self.started is not None:
+            # From startSession to the first decoded frame (what the benchmark calls first frame).
+            emit("REPORT", {"firstFrameMs": (time.monotonic() - self.started) * 1000})
         self.video_frames += 1
         if self.video_size is None:
             s = pad.get_current_caps().get_structure(0)

@@ -139,7 +139,18 @@ async function newBed() {
 
 async function openPage(browser: BrowserContext, url: string): Promise<Page> {
   const page = await browser.newPage();
-  await page.goto(url);
+  const requests: string[] = [];
+  page.on("request", (r) => requests.push(`> ${r.url()}`));
+  page.on("requestfinished", (r) => requests.push(`< ${r.url()}`));
+  page.on("requestfailed", (r) => requests.push(`x ${r.url()} ${r.failure()?.errorText}`));
+  try {
+    // Not "load": on a second bed in the same run Chromium sometimes never fires it; the page's
+    // script runs at parse time.
+    await page.goto(url, { waitUntil: "domcontentloaded", timeout: 15_000 });
+  } catch (error) {
+    process.stderr.write(`goto failed: ${String(error).slice(0, 200)}\n${requests.join("\n")}\n`);
+    throw error;
+  }
   await page.evaluate("bench.ready()");
   return page;
 }

@@ -17,7 +17,11 @@
  * "first frame on the LAN bed" (README number): N joins of Chromium, and N webrtcbin viewers.
  * Runs inside scripts/in-netns (root): everything stays in namespaces this run made.
  */
-import { writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import type { BrowserContext, Page } from "playwright-core";
 import { clockBlockLayout } from "../../src/media/TestPattern.ts";
@@ -38,6 +42,7 @@ const { values: args } = parseArgs({
     "no-anchor": { type: "boolean", default: false },
     only: { type: "string", default: "first-frame,scenarios" },
     json: { type: "string" },
+    unit: { type: "string" },
   },
 });
 const SECONDS = Number(args.seconds);
@@ -368,15 +373,42 @@ if (!bedAvailable()) {
 }
 
 const report: { firstFrame?: Record<string, number[]>; rows: Row[] } = { rows: [] };
-if (ONLY.has("first-frame")) report.firstFrame = await firstFrames();
-if (ONLY.has("scenarios")) {
-  for (const name of (args.scenario ?? "").split(",")) {
-    const spec = SCENARIOS[name];
-    if (!spec) throw new Error(`unknown scenario ${name}`);
-    process.stderr.write(`bench:network: ${name} ${spec.title}\n`);
-    report.rows.push(...(await runScenario(name, spec)));
-  }
+const units = [
+  ...(ONLY.has("first-frame") ? ["first-frame"] : []),
+  ...(ONLY.has("scenarios") ? (args.scenario ?? "").split(",") : []),
+];
+for (const unit of units)
+  if (unit !== "first-frame" && !SCENARIOS[unit]) throw new Error(`unknown scenario ${unit}`);
+if (args.unit) {
+  // One unit in this process (see below).
+  if (args.unit === "first-frame") report.firstFrame = await firstFrames();
+  else report.rows.push(...(await runScenario(args.unit, SCENARIOS[args.unit] as Scenario)));
+  writeFileSync(args.json ?? "/dev/stdout", JSON.stringify(report));
+  process.exit(0);
 }
+// Each unit runs in a process of its own: a second bed in the same process sometimes leaves
+// Chromium's first page load hanging (not understood yet), and a fresh process also keeps one
+// unit's leftovers from skewing the next.
+const dir = mkdtempSync(join(tmpdir(), "bench-network-"));
+for (const unit of units) {
+  process.stderr.write(`bench:network: ${unit} ${SCENARIOS[unit]?.title ?? ""}\n`);
+  const file = join(dir, `${unit}.json`);
+  const passOn = ["--seconds", String(SECONDS), "--joins", String(JOINS), "--codec", CODECS.join(",")];
+  if (args["no-anchor"]) passOn.push("--no-anchor");
+  const result = spawnSync(
+    process.execPath,
+    ["--import", "tsx", fileURLToPath(import.meta.url), "--unit", unit, "--json", file, ...passOn],
+    { stdio: ["ignore", "inherit", "inherit"] },
+  );
+  if (result.status !== 0) {
+    process.stderr.write(`bench:network: ${unit} failed (${result.status ?? result.signal})\n`);
+    continue;
+  }
+  const part = JSON.parse(readFileSync(file, "utf8")) as typeof report;
+  if (part.firstFrame) report.firstFrame = part.firstFrame;
+  report.rows.push(...part.rows);
+}
+rmSync(dir, { recursive: true, force: true });
 
 const lines = [`Network benchmark — ${new Date().toISOString()}, 640x480@30, ${SECONDS} s per row`, ""];
 if (report.firstFrame) {

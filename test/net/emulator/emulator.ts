@@ -226,16 +226,21 @@ function write(fd: number, frame: Buffer): void {
   }
 }
 
+/** Frames longer than an Ethernet frame at MTU 1500 (the kernel handed over a GSO frame). */
+export let oversizeFrames = 0;
+
 function readLoop(fd: number, onFrame: (frame: Buffer) => void): void {
+  // Large enough for any frame the kernel may hand over; each frame is copied out of it.
+  const buffer = Buffer.allocUnsafe(65536);
   const next = () => {
-    const buffer = Buffer.allocUnsafe(2048);
     // A TAP read blocks until a frame arrives (one frame per read), on a libuv pool thread.
     read(fd, buffer, 0, buffer.length, null, (error, length) => {
       if (error) {
         process.stderr.write(`emulator: read from fd ${fd} failed: ${error.message}\n`);
         process.exit(1);
       }
-      if (length > 0) onFrame(buffer.subarray(0, length));
+      if (length > 1514) oversizeFrames++;
+      if (length > 0) onFrame(Buffer.from(buffer.subarray(0, length)));
       next();
     });
   };
@@ -287,7 +292,7 @@ function main(): void {
           link.down.counters = zeroCounters();
         }
       }
-      reply({ id, ok: true, counters });
+      reply({ id, ok: true, counters, oversizeFrames });
       return;
     }
     if (cmd === "set") {

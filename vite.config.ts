@@ -8,6 +8,12 @@ export default defineConfig({
   build: {
     outDir: fileURLToPath(new URL("dist/web", import.meta.url)),
     emptyOutDir: true,
+    rollupOptions: {
+      input: {
+        main: fileURLToPath(new URL("src/web/app/index.html", import.meta.url)),
+        login: fileURLToPath(new URL("src/web/app/login.html", import.meta.url)),
+      },
+    },
     target: "es2020",
   },
   logLevel: "warn",

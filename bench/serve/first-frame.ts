@@ -5,7 +5,8 @@
  *   npm run bench:serve -- [--runs 3] [--json FILE]
  *
  * Phases: `npm start` spawned → "serving" logged (setup check, CA creation, encoders started) →
- * the page's first decoded frame (Chromium opened at that moment, trusting only the new CA).
+ * the page's first decoded frame (Chromium opened at that moment, trusting only the new CA, on the
+ * pairing link `serve` printed — the newcomer's path).
  */
 import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -50,7 +51,9 @@ for (let run = 0; run < Number(args.runs); run++) {
     args: [`--ignore-certificate-errors-spki-list=${spkiFingerprint(ca)}`, ...CHROMIUM_WEBRTC_ARGS],
   });
   const page = await browser.newPage();
-  await page.goto("https://127.0.0.1:8443/");
+  const link = output.match(/https:\/\/127\.0\.0\.1:8443\/pair#code=\S+/)?.[0];
+  if (!link) throw new Error(`no pairing link printed:\n${output}`);
+  await page.goto(link);
   await page.waitForFunction(
     () => (document.getElementById("remote") as HTMLVideoElement).videoWidth > 0,
     undefined,

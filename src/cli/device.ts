@@ -94,7 +94,11 @@ export function deviceCommand(): Command {
         "browser that asks, through a signalling server.",
     )
     .requiredOption("--server <URL>", "the signalling server, ws://HOST:PORT or wss://HOST:PORT")
-    .option("--ca <FILE>", "a CA certificate (PEM) to trust for wss://");
+    .option("--ca <FILE>", "a CA certificate (PEM) to trust for wss://")
+    .option(
+      "--token-file <FILE>",
+      "a file holding the bearer token for the signalling server (device-rtc signalling --auth-token-file)",
+    );
   addDeviceOptions(command);
   return command
     .addHelpText(
@@ -105,9 +109,23 @@ Examples:
   device-rtc device --server wss://pi.local:8443 --ca ca.crt --video camera:/dev/video0 --audio mic:sysdefault:CARD=Device
   device-rtc device --server ws://127.0.0.1:8443 --video file:/srv/clip.mp4 --audio "tts:Hello from the device" --codec h264`,
     )
-    .action(async (flags: DeviceFlags & { server: string }) => {
+    .action(async (flags: DeviceFlags & { server: string; tokenFile?: string }) => {
       const log = createLogger("device");
-      const device = await Device.start({ ...deviceOptionsFrom(flags, log), server: flags.server });
+      let signallingHeaders: Record<string, string> | undefined;
+      if (flags.tokenFile !== undefined) {
+        let token: string;
+        try {
+          token = readFileSync(flags.tokenFile, "utf8").trim();
+        } catch {
+          throw new UsageError(`cannot read the token file ${flags.tokenFile}`);
+        }
+        signallingHeaders = { authorization: `Bearer ${token}` };
+      }
+      const device = await Device.create({
+        ...deviceOptionsFrom(flags, log),
+        server: flags.server,
+        signallingHeaders,
+      });
       exitOnSignal(log, () => device.close());
     });
 }

@@ -1,39 +1,31 @@
-/** The `device-rtc` command line. Each subcommand lives in its own module. */
-import { readFileSync } from "node:fs";
-import { Command, CommanderError } from "commander";
+/** The `device-rtc` command line: runs the program (src/cli/program.ts) and turns known errors into messages. */
+import { CommanderError } from "commander";
+import { CredentialStoreError } from "../auth/CredentialStore.ts";
+import { ConfigError } from "../config/errors.ts";
 import { SourceError } from "../media/sources.ts";
 import { PkiExistsError, PkiMissingError } from "../pki/PkiStore.ts";
+import { ServiceError } from "../service/ServiceInstaller.ts";
 import { ListenError, TlsConfigError } from "../signalling/errors.ts";
-import { deviceCommand } from "./device.ts";
 import { UsageError } from "./lifecycle.ts";
-import { pkiCommand } from "./pki.ts";
-import { serveCommand } from "./serve.ts";
-import { signallingCommand } from "./signalling.ts";
-
-const { version } = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
-  version: string;
-};
-
-const program = new Command("device-rtc")
-  .description("Two-way WebRTC audio and video between this device and web browsers.")
-  .version(version, "-V, --version")
-  .showHelpAfterError()
-  .addCommand(serveCommand())
-  .addCommand(signallingCommand())
-  .addCommand(deviceCommand())
-  .addCommand(pkiCommand());
+import { createProgram } from "./program.ts";
 
 try {
-  await program.parseAsync(process.argv);
+  await createProgram().parseAsync(process.argv);
 } catch (error) {
   if (error instanceof CommanderError) process.exit(error.exitCode);
+  if (error instanceof ConfigError) {
+    process.stderr.write(`device-rtc: ${error.message}\n`);
+    process.exit(error.exitCode);
+  }
   if (
     error instanceof UsageError ||
     error instanceof TlsConfigError ||
     error instanceof ListenError ||
     error instanceof SourceError ||
     error instanceof PkiExistsError ||
-    error instanceof PkiMissingError
+    error instanceof PkiMissingError ||
+    error instanceof ServiceError ||
+    error instanceof CredentialStoreError
   ) {
     process.stderr.write(`device-rtc: ${error.message}\n`);
     process.exit(error instanceof UsageError ? error.exitCode : 1);

@@ -4,6 +4,7 @@
  * The composition root of `device-rtc device` and of the device half of `device-rtc serve`.
  */
 import type { Logger } from "../common/logger.ts";
+import { TTS_PAUSE_MS } from "../media/constants.ts";
 import { MediaStartError, OutgoingStream } from "../media/OutgoingStream.ts";
 import { audioPipeline, type VideoSettings, videoPipeline } from "../media/pipelines.ts";
 import { ECHO_PROBE, SpeakerMixer, type SpeakerSink } from "../media/SpeakerMixer.ts";
@@ -46,18 +47,17 @@ export interface DeviceOptions {
   ice: IceSettings;
   /** Extra CA (PEM) to trust for wss://. */
   ca?: string | Buffer | undefined;
+  /** Headers of every signalling connection, e.g. the device's credential (docs/SECURITY.md). */
+  signallingHeaders?: Record<string, string> | undefined;
   logger: Logger;
 }
 
-/** Pause between two repetitions of a text-to-speech source. */
-const TTS_PAUSE_MS = 1500;
-
 export class Device {
-  readonly video: OutgoingStream | undefined;
-  readonly audio: OutgoingStream | undefined;
-  readonly speaker: SpeakerMixer | undefined;
-  readonly producer: DeviceProducer;
-  readonly receiver: DeviceReceiver;
+  readonly #video: OutgoingStream | undefined;
+  readonly #audio: OutgoingStream | undefined;
+  readonly #speaker: SpeakerMixer | undefined;
+  readonly #producer: DeviceProducer;
+  readonly #receiver: DeviceReceiver;
   readonly #log: Logger;
   #closed = false;
 
@@ -67,13 +67,18 @@ export class Device {
     audio: OutgoingStream | undefined,
     speaker: SpeakerMixer | undefined,
   ) {
-    this.video = video;
-    this.audio = audio;
-    this.speaker = speaker;
+    this.#video = video;
+    this.#audio = audio;
+    this.#speaker = speaker;
     this.#log = options.logger;
     const client = (peer: string) =>
-      new SignallingClient({ url: options.server, logger: options.logger.child({ peer }), ca: options.ca });
-    this.producer = new DeviceProducer({
+      new SignallingClient({
+        url: options.server,
+        logger: options.logger.child({ peer }),
+        ca: options.ca,
+        headers: options.signallingHeaders,
+      });
+    this.#producer = new DeviceProducer({
       client: client("producer"),
       meta: { name: options.name },
       video,
@@ -82,13 +87,18 @@ export class Device {
       ice: options.ice,
       logger: options.logger,
     });
-    this.receiver = new DeviceReceiver({
+    this.#receiver = new DeviceReceiver({
       client: client("consumer"),
       name: options.name,
       modes: options.incoming,
       speaker,
       recordDirectory: options.recordDirectory,
-      echo: { settings: options.videoSettings, server: options.server, ca: options.ca },
+      echo: {
+        settings: options.videoSettings,
+        server: options.server,
+        ca: options.ca,
+        headers: options.signallingHeaders,
+      },
       ice: options.ice,
       videoCodecs: options.videoSettings.codec === "h264" ? ["h264", "vp8"] : ["vp8", "h264"],
       consume: options.consume ? { name: options.consume, watcher: client("watcher") } : undefined,
@@ -100,7 +110,7 @@ export class Device {
    * Opens the sources and connects. A source that cannot be used is a {@link SourceError} (or, with
    * `fallbackToTest`, a warning and the test source); nothing is left running on failure.
    */
-  static async start(options: DeviceOptions): Promise<Device> {
+  static async create(options: DeviceOptions): Promise<Device> {
     const log = options.logger;
     let video: OutgoingStream | undefined;
     let audio: OutgoingStream | undefined;
@@ -145,8 +155,8 @@ export class Device {
       throw error;
     }
     const device = new Device(options, video, audio, speaker);
-    device.producer.start();
-    device.receiver.start();
+    device.#producer.start();
+    device.#receiver.start();
     log.info(
       {
         name: options.name,
@@ -165,8 +175,8 @@ export class Device {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    await Promise.all([this.producer.close(), this.receiver.close()]);
-    await Promise.all([this.video?.close(), this.audio?.close(), this.speaker?.close()]);
+    await Promise.all([this.#producer.close(), this.#receiver.close()]);
+    await Promise.all([this.#video?.close(), this.#audio?.close(), this.#speaker?.close()]);
     this.#log.info("device stopped");
   }
 }
@@ -198,10 +208,8 @@ function openVideo(source: VideoSource, options: DeviceOptions): Promise<Outgoin
   if (source.kind === "none") return Promise.resolve(undefined);
   checkVideoSource(source);
   const settings = options.videoSettings;
-  return OutgoingStream.open({
+  return OutgoingStream.create({
     kind: "video",
-    clockRate: 90_000,
-    keyframes: true,
     logger: options.logger,
     restartOnEos: source.kind === "file",
     feeder:
@@ -227,9 +235,8 @@ function openAudio(
   }
   checkAudioSource(source);
   const aec = echoCancelWith ? { speakerTokens: echoCancelWith.tokens(), probe: ECHO_PROBE } : undefined;
-  return OutgoingStream.open({
+  return OutgoingStream.create({
     kind: "audio",
-    clockRate: 48_000,
     logger: options.logger,
     restartOnEos: source.kind === "file" || source.kind === "tts",
     restartOnEosDelayMs: source.kind === "tts" ? TTS_PAUSE_MS : 0,

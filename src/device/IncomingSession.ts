@@ -1,89 +1,63 @@
 /**
  * One browser (or GStreamer producer) sending to the device: the remote side offers, the device
  * answers with werift and receives. What happens to the media is the receiver's business: this object
- * reports what was negotiated and hands over every RTP packet.
+ * says what was negotiated and hands every RTP packet to the {@link RtpSink}s subscribed to its kind.
  */
-import { EventEmitter } from "node:events";
-import { type RTCPeerConnection, type RTCRtpTransceiver, useH264, useOPUS, useVP8 } from "werift";
-import type { Logger } from "../common/logger.ts";
-import { codecOfMime, type IncomingVideoCodec } from "../media/incoming.ts";
-import { PAYLOAD_TYPES } from "../media/pipelines.ts";
-import type { PeerMessage } from "../protocol/index.ts";
-import { type SessionEndReason, type SessionMessage, SessionSignalling } from "./SessionSignalling.ts";
-import { createPeerConnection, type IceSettings } from "./webrtc.ts";
+import type { RTCRtpTransceiver } from "werift";
+import { codecOfMimeType, type VideoCodecName } from "../media/codecs.ts";
+import { RtpFanOut } from "../media/RtpFanOut.ts";
+import type { RtpSink } from "../media/RtpSink.ts";
+import type { SdpPayload } from "../protocol/index.ts";
+import { PeerSession, type PeerSessionOptions } from "./PeerSession.ts";
 
 export interface IncomingMedia {
   /** The negotiated video codec, if the sender sends video we can take. */
-  video: IncomingVideoCodec | undefined;
+  video: VideoCodecName | undefined;
   audio: boolean;
 }
 
-export interface IncomingSessionOptions {
-  sessionId: string;
-  /** The sending peer's id. */
-  senderId: string;
-  ice: IceSettings;
+export interface IncomingSessionOptions extends PeerSessionOptions {
   /** Video codecs accepted, in order of preference. */
-  videoCodecs: IncomingVideoCodec[];
-  send: (message: SessionMessage) => void;
-  logger: Logger;
+  videoCodecs: VideoCodecName[];
 }
 
-interface IncomingSessionEvents {
-  /** The answer went out: this is what will arrive. */
-  negotiated: [media: IncomingMedia];
-  video: [packet: Buffer];
-  audio: [packet: Buffer];
-  closed: [reason: SessionEndReason];
-}
-
-export class IncomingSession extends EventEmitter<IncomingSessionEvents> {
-  readonly sessionId: string;
-  readonly senderId: string;
-  readonly #options: IncomingSessionOptions;
-  readonly #log: Logger;
-  readonly #pc: RTCPeerConnection;
-  readonly #signalling: SessionSignalling;
+export class IncomingSession extends PeerSession {
+  readonly #videoCodecs: VideoCodecName[];
+  readonly #fanOut: { video: RtpFanOut; audio: RtpFanOut };
+  #media: IncomingMedia | undefined;
   #videoTransceiver: RTCRtpTransceiver | undefined;
   #videoSsrc: number | undefined;
-  #closed = false;
 
   constructor(options: IncomingSessionOptions) {
-    super();
-    this.sessionId = options.sessionId;
-    this.senderId = options.senderId;
-    this.#options = options;
-    this.#log = options.logger.child({ sessionId: options.sessionId });
-    this.#pc = createPeerConnection(options.ice, undefined, {
-      video: options.videoCodecs.map((codec) =>
-        codec === "vp8"
-          ? useVP8({ payloadType: PAYLOAD_TYPES.vp8 })
-          : useH264({ payloadType: PAYLOAD_TYPES.h264 }),
-      ),
-      audio: [useOPUS({ payloadType: PAYLOAD_TYPES.opus })],
+    super(options, "sender", { video: options.videoCodecs, audio: true });
+    this.#videoCodecs = options.videoCodecs;
+    this.#fanOut = { video: new RtpFanOut(this.log), audio: new RtpFanOut(this.log) };
+    this.onClose(() => {
+      this.#fanOut.video.clear();
+      this.#fanOut.audio.clear();
     });
-    this.#signalling = new SessionSignalling(options.sessionId, this.#pc, options.send);
-    this.#pc.connectionStateChange.subscribe((state) => {
-      this.#log.debug({ state }, "connection state");
-      if (state === "connected") this.#log.info({ senderId: this.senderId }, "sender connected");
-      if (state === "failed" || state === "closed") this.close("failed");
-    });
-    this.#pc.onTrack.subscribe((track) => {
-      let first = true;
+    this.pc.onTrack.subscribe((track) => {
+      const kind = track.kind === "video" ? "video" : track.kind === "audio" ? "audio" : undefined;
+      if (!kind) return;
       track.onReceiveRtp.subscribe((rtp) => {
-        if (this.#closed) return;
-        if (track.kind === "video") {
-          if (first) {
-            first = false;
-            this.#videoSsrc = rtp.header.ssrc;
-            this.requestKeyframe();
-          }
-          this.emit("video", rtp.serialize());
-        } else if (track.kind === "audio") {
-          this.emit("audio", rtp.serialize());
+        if (this.closed) return;
+        if (kind === "video" && this.#videoSsrc === undefined) {
+          this.#videoSsrc = rtp.header.ssrc;
+          this.requestKeyframe();
         }
+        this.#fanOut[kind].write(rtp.serialize());
       });
     });
+  }
+
+  /** What was negotiated: set before the `negotiated` event. */
+  get media(): IncomingMedia | undefined {
+    return this.#media;
+  }
+
+  /** Hands every packet of `kind` to `sink` (which borrows it); returns the unsubscribe function. */
+  subscribe(kind: "video" | "audio", sink: RtpSink): () => void {
+    return this.#fanOut[kind].add(sink);
   }
 
   /** Asks the sender for a keyframe (a recorder or echo starting needs one). */
@@ -93,44 +67,19 @@ export class IncomingSession extends EventEmitter<IncomingSessionEvents> {
       void this.#videoTransceiver.receiver.sendRtcpPLI(ssrc).catch(() => {});
   }
 
-  /** The sender's offer, or a candidate. */
-  async handlePeerMessage(message: PeerMessage): Promise<void> {
-    if (this.#closed) return;
-    try {
-      if (message.sdp) {
-        if (message.sdp.type !== "offer") {
-          this.#log.warn({ type: message.sdp.type }, "ignored an unexpected SDP");
-          return;
-        }
-        await this.#answer(message.sdp.sdp);
-      } else {
-        await this.#signalling.addRemoteCandidate(message.ice);
-      }
-    } catch (error) {
-      this.#log.warn({ err: (error as Error).message }, "could not apply a message from the sender");
-      if (message.sdp) this.close("negotiation-failed");
+  protected override async handleDescription(sdp: SdpPayload): Promise<void> {
+    if (sdp.type !== "offer") {
+      this.log.warn({ type: sdp.type }, "ignored an unexpected SDP");
+      return;
     }
-  }
-
-  close(reason: SessionEndReason): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.#signalling.end(reason);
-    void this.#pc.close().catch(() => {});
-    this.#log.info({ reason, senderId: this.senderId }, "sender session ended");
-    this.emit("closed", reason);
-    this.removeAllListeners("video");
-    this.removeAllListeners("audio");
-  }
-
-  async #answer(offer: string): Promise<void> {
-    await this.#pc.setRemoteDescription({ type: "offer", sdp: offer });
+    await this.pc.setRemoteDescription({ type: "offer", sdp: sdp.sdp });
     const media: IncomingMedia = { video: undefined, audio: false };
     const preference = (mimeType: string) => {
-      const index = this.#options.videoCodecs.indexOf(codecOfMime(mimeType) as IncomingVideoCodec);
+      const codec = codecOfMimeType(mimeType);
+      const index = codec?.kind === "video" ? this.#videoCodecs.indexOf(codec.name as VideoCodecName) : -1;
       return index < 0 ? Number.MAX_SAFE_INTEGER : index;
     };
-    for (const transceiver of this.#pc.getTransceivers()) {
+    for (const transceiver of this.pc.getTransceivers()) {
       // We only receive; what the sender offers to receive from us stays unanswered.
       transceiver.setDirection("recvonly");
       // werift keeps the offer's codec order; the answer's first codec is what the sender will use.
@@ -139,23 +88,21 @@ export class IncomingSession extends EventEmitter<IncomingSessionEvents> {
           (a, b) => preference(a.mimeType) - preference(b.mimeType),
         );
       }
-      const codec = codecOfMime(transceiver.codecs[0]?.mimeType ?? "");
-      if (transceiver.kind === "video" && (codec === "vp8" || codec === "h264") && !media.video) {
-        media.video = codec;
+      const codec = codecOfMimeType(transceiver.codecs[0]?.mimeType ?? "");
+      if (transceiver.kind === "video" && codec?.kind === "video" && !media.video) {
+        media.video = codec.name as VideoCodecName;
         this.#videoTransceiver = transceiver;
       }
-      if (transceiver.kind === "audio" && codec === "opus") media.audio = true;
+      if (transceiver.kind === "audio" && codec?.name === "opus") media.audio = true;
     }
-    await this.#pc.setLocalDescription(await this.#pc.createAnswer());
-    const answer = this.#pc.localDescription;
-    if (!answer || this.#closed) return;
-    // The answer before any candidate: a candidate first makes gstwebrtc-api's producer end the session.
-    this.#signalling.sendDescription({ type: "answer", sdp: answer.sdp });
-    this.#log.debug({ sdp: answer.sdp }, "sent answer");
-    this.#log.info(
-      { senderId: this.senderId, video: media.video ?? "none", audio: media.audio },
+    await this.pc.setLocalDescription(await this.pc.createAnswer());
+    if (this.closed) return;
+    this.#media = media;
+    this.log.info(
+      { senderId: this.peerId, video: media.video ?? "none", audio: media.audio },
       "receiving from sender",
     );
-    this.emit("negotiated", media);
+    // The answer before any candidate: a candidate first makes gstwebrtc-api's producer end the session.
+    this.sendLocalDescription();
   }
 }

@@ -20,19 +20,21 @@ export interface ReconnectPolicy {
  * press "retry", so it never gives up.
  */
 export class DefaultReconnectPolicy implements ReconnectPolicy {
+  /** The delay before each retry; the last repeats forever (livekit's default policy's shape). */
   static readonly DELAYS_MS = [0, 300, 1200, 2700, 4800, 7000] as const;
-  readonly #maxJitterMs: number;
+  /** At most this much is added at random to each delay but the first, ms. */
+  static readonly MAX_JITTER_MS = 1000;
   readonly #random: () => number;
 
-  constructor(options: { maxJitterMs?: number; random?: () => number } = {}) {
-    this.#maxJitterMs = options.maxJitterMs ?? 1000;
+  /** `random`: a source of numbers in [0, 1) for the jitter (tests pass a fixed one). */
+  constructor(options: { random?: () => number } = {}) {
     this.#random = options.random ?? Math.random;
   }
 
   nextRetryDelayInMs({ retryCount }: ReconnectContext): number {
     const delays = DefaultReconnectPolicy.DELAYS_MS;
-    const base = delays[Math.min(retryCount, delays.length - 1)] ?? 7000;
+    const base = delays[Math.min(retryCount, delays.length - 1)] as number;
     // The very first retry is immediate (a blip); later ones are spread out.
-    return retryCount === 0 ? base : base + Math.round(this.#random() * this.#maxJitterMs);
+    return retryCount === 0 ? base : base + Math.round(this.#random() * DefaultReconnectPolicy.MAX_JITTER_MS);
   }
 }

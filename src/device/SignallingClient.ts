@@ -12,6 +12,7 @@ import {
   type ServerMessage,
   serializeClientMessage,
 } from "../protocol/index.ts";
+import { SIGNALLING_CLOSE_GRACE_MS, SIGNALLING_CONNECT_TIMEOUT_MS } from "./constants.ts";
 import { DefaultReconnectPolicy, type ReconnectPolicy } from "./ReconnectPolicy.ts";
 
 export interface SignallingClientOptions {
@@ -20,9 +21,9 @@ export interface SignallingClientOptions {
   logger: Logger;
   /** Extra CA certificates (PEM) to trust for wss://. */
   ca?: string | Buffer | undefined;
+  /** HTTP headers of the WebSocket upgrade, e.g. `Authorization: Bearer …` (docs/SECURITY.md). */
+  headers?: Record<string, string> | undefined;
   reconnectPolicy?: ReconnectPolicy;
-  /** Give up connecting after this long (the GStreamer signaller's 20 s). */
-  connectTimeoutMs?: number;
 }
 
 interface SignallingClientEvents {
@@ -51,11 +52,7 @@ export class SignallingClient extends EventEmitter<SignallingClientEvents> {
     this.#policy = options.reconnectPolicy ?? new DefaultReconnectPolicy();
   }
 
-  /** This connection's peer id, once welcomed. */
-  get peerId(): string | undefined {
-    return this.#peerId;
-  }
-
+  /** Connected and welcomed. */
   get connected(): boolean {
     return this.#peerId !== undefined;
   }
@@ -87,7 +84,7 @@ export class SignallingClient extends EventEmitter<SignallingClientEvents> {
     if (!socket) return;
     if (socket.readyState === WebSocket.CLOSED) return;
     await new Promise<void>((resolve) => {
-      const kill = setTimeout(() => socket.terminate(), 1000);
+      const kill = setTimeout(() => socket.terminate(), SIGNALLING_CLOSE_GRACE_MS);
       socket.once("close", () => {
         clearTimeout(kill);
         resolve();
@@ -100,7 +97,8 @@ export class SignallingClient extends EventEmitter<SignallingClientEvents> {
     if (this.#closed) return;
     const socket = new WebSocket(this.#options.url, {
       ca: this.#options.ca,
-      handshakeTimeout: this.#options.connectTimeoutMs ?? 20_000,
+      headers: this.#options.headers,
+      handshakeTimeout: SIGNALLING_CONNECT_TIMEOUT_MS,
       perMessageDeflate: false,
     });
     this.#socket = socket;
@@ -130,10 +128,11 @@ export class SignallingClient extends EventEmitter<SignallingClientEvents> {
             "connected to the signalling server",
           );
         this.#retryCount = 0;
-        this.emit("welcome", this.#peerId);
+        const peerId = this.#peerId;
+        this.#guard(() => this.emit("welcome", peerId));
         return;
       }
-      this.emit("message", parsed.message);
+      this.#guard(() => this.emit("message", parsed.message));
     });
     socket.on("close", (code) => {
       if (this.#socket !== socket) return;
@@ -162,5 +161,14 @@ export class SignallingClient extends EventEmitter<SignallingClientEvents> {
         this.#open();
       }, delay);
     });
+  }
+
+  /** A bug in whoever handles a message costs that message, never the connection or the process. */
+  #guard(handle: () => void): void {
+    try {
+      handle();
+    } catch (error) {
+      this.#log.warn({ err: (error as Error).message }, "dropped a message from the signalling server");
+    }
   }
 }

@@ -1,6 +1,6 @@
 /**
- * How the device builds its werift peer connections: ICE settings, the codecs it offers, and the
- * workarounds for werift behaviour measured in ../shared/reference/feasibility-study.md.
+ * How the device builds its werift peer connections: ICE settings, the codecs it negotiates (from the
+ * codec table), and the workarounds for werift behaviour described in docs/MEDIA.md.
  */
 import {
   type RTCIceServer,
@@ -8,17 +8,20 @@ import {
   type RTCRtpCodecParameters,
   type RtcpPacket,
   RtcpPayloadSpecificFeedback,
-  useH264,
-  useOPUS,
-  useVP8,
 } from "werift";
-import { PAYLOAD_TYPES, type VideoCodec } from "../media/pipelines.ts";
+import { CODECS, type VideoCodecName } from "../media/codecs.ts";
 
 export interface IceSettings {
   /** `stun:host:port`, `turn:user:pass@host:port` (webrtcsink style) or `turn:host?…` URLs. */
   iceServers: string[];
   /** Gather candidates on 127.0.0.1 only and talk only to loopback peers (tests, same-machine use). */
   loopbackOnly: boolean;
+}
+
+/** The codecs a session offers or accepts, in order of preference. */
+export interface SessionCodecs {
+  video: VideoCodecName[];
+  audio: boolean;
 }
 
 /** Parses `--ice-server` URLs; credentials may be given webrtcsink-style as `turn://user:pass@host:port`. */
@@ -34,21 +37,18 @@ export function parseIceServer(url: string): RTCIceServer {
   return server;
 }
 
-export function videoCodecParameters(codec: VideoCodec): RTCRtpCodecParameters {
-  return codec === "vp8"
-    ? useVP8({ payloadType: PAYLOAD_TYPES.vp8 })
-    : // Constrained baseline, level 3.1, packetization-mode=1: every browser, Safari included.
-      useH264({ payloadType: PAYLOAD_TYPES.h264 });
+/** The werift codec list of a session: video codecs in order of preference, then Opus. */
+function rtpCodecParameters(codecs: SessionCodecs): {
+  video: RTCRtpCodecParameters[];
+  audio: RTCRtpCodecParameters[];
+} {
+  return {
+    video: codecs.video.map((codec) => CODECS[codec].rtpParameters()),
+    audio: codecs.audio ? [CODECS.opus.rtpParameters()] : [],
+  };
 }
 
-export function createPeerConnection(
-  ice: IceSettings,
-  video: VideoCodec | undefined,
-  codecs: { video: RTCRtpCodecParameters[]; audio: RTCRtpCodecParameters[] } = {
-    video: video ? [videoCodecParameters(video)] : [],
-    audio: [useOPUS({ payloadType: PAYLOAD_TYPES.opus })],
-  },
-): RTCPeerConnection {
+export function createPeerConnection(ice: IceSettings, codecs: SessionCodecs): RTCPeerConnection {
   return new RTCPeerConnection({
     bundlePolicy: "max-bundle",
     iceServers: ice.iceServers.map(parseIceServer),
@@ -62,7 +62,7 @@ export function createPeerConnection(
           iceFilterCandidatePair: (pair) => pair.remoteCandidate.host === "127.0.0.1",
         }
       : {}),
-    codecs,
+    codecs: rtpCodecParameters(codecs),
   });
 }
 

@@ -15,12 +15,21 @@ import { EventEmitter } from "node:events";
 import { existsSync } from "node:fs";
 import { createInterface } from "node:readline";
 import type { Logger } from "../common/logger.ts";
+import {
+  RESTART_BACKOFF_FIRST_MS,
+  RESTART_BACKOFF_MAX_MS,
+  RESTART_STABLE_AFTER_MS,
+  STOP_GRACE_MS,
+} from "./constants.ts";
 
 export interface GstProcessOptions {
   /** A name for logs (e.g. "video-source"). */
   name: string;
-  /** The pipeline, one token per element. Called at each (re)start, so it may pick new ports or ids. */
-  pipeline: () => string[];
+  /**
+   * The pipeline, one token per element or property. Called at each (re)start, so it may pick new
+   * ports or ids — and may be async for that (binding a port is).
+   */
+  pipeline: () => string[] | Promise<string[]>;
   logger: Logger;
   /** Restart after an unexpected exit. Default true. */
   restart?: boolean;
@@ -28,10 +37,6 @@ export interface GstProcessOptions {
   restartOnEos?: boolean;
   /** Pause before restarting after an end of stream. Default 0. */
   restartOnEosDelayMs?: number;
-  /** How long SIGINT may take before SIGKILL. Default 3000 ms. */
-  stopGraceMs?: number;
-  /** Extra environment (e.g. GST_DEBUG). */
-  env?: NodeJS.ProcessEnv;
   /** Give the process a stdin pipe (for `fdsrc fd=0`). Default: no stdin. */
   stdin?: boolean;
   /** Extra gst-launch-1.0 flags (e.g. `-m` to print bus messages). */
@@ -41,8 +46,6 @@ export interface GstProcessOptions {
 }
 
 interface GstProcessEvents {
-  /** A process was spawned (first start or restart). */
-  started: [pid: number, restarts: number];
   /** A process exited; `error` is its last ERROR line, if any. */
   exited: [code: number | null, signal: NodeJS.Signals | null, error: string | undefined];
 }
@@ -50,16 +53,12 @@ interface GstProcessEvents {
 /** util-linux's setpriv, when present (it is on Debian and Raspberry Pi OS). */
 const SETPRIV = ["/usr/bin/setpriv", "/bin/setpriv"].find((path) => existsSync(path));
 
-/** Backoff between restarts after failures: 250 ms doubling to 5 s; reset after 10 s of running. */
-const BACKOFF_FIRST_MS = 250;
-const BACKOFF_MAX_MS = 5000;
-const STABLE_AFTER_MS = 10_000;
-
 export class GstProcess extends EventEmitter<GstProcessEvents> {
   readonly #options: GstProcessOptions;
   readonly #log: Logger;
   #child: ChildProcess | undefined;
   #restartTimer: NodeJS.Timeout | undefined;
+  #starting = false;
   #failures = 0;
   #restarts = 0;
   #closed = false;
@@ -80,18 +79,30 @@ export class GstProcess extends EventEmitter<GstProcessEvents> {
     return this.#child?.stdin ?? undefined;
   }
 
-  get running(): boolean {
-    return this.#child !== undefined;
-  }
-
-  /** How many times the process was restarted. */
-  get restarts(): number {
-    return this.#restarts;
-  }
-
+  /**
+   * Starts the process once its pipeline is built. A pipeline that cannot be built or spawned (an
+   * argument list too long, say) counts as a failed start: reported as an exit, and retried.
+   */
   start(): void {
-    if (this.#closed || this.#child) return;
-    const args = ["-e", ...(this.#options.flags ?? []), ...this.#options.pipeline()];
+    if (this.#closed || this.#child || this.#starting) return;
+    this.#starting = true;
+    Promise.resolve()
+      .then(() => this.#options.pipeline())
+      .then((pipeline) => {
+        this.#starting = false;
+        if (!this.#closed) this.#spawn(pipeline);
+      })
+      .catch((error: Error) => {
+        this.#starting = false;
+        this.#log.warn({ err: error.message }, "could not start the process");
+        this.emit("exited", null, null, error.message);
+        for (const waiter of this.#exitWaiters.splice(0)) waiter();
+        if (!this.#closed) this.#scheduleRestart(null, 0);
+      });
+  }
+
+  #spawn(pipeline: string[]): void {
+    const args = ["-e", ...(this.#options.flags ?? []), ...pipeline];
     this.#log.debug({ args }, "spawning gst-launch-1.0");
     // setpriv --pdeathsig: if Node itself dies (even by SIGKILL), the kernel sends the child SIGINT,
     // which -e turns into an EOS, so a recording is finalized and no gst-launch-1.0 is orphaned.
@@ -103,7 +114,6 @@ export class GstProcess extends EventEmitter<GstProcessEvents> {
       : [launch[0] as string, launch.slice(1)];
     const child = spawn(command, commandArgs, {
       stdio: [this.#options.stdin ? "pipe" : "ignore", "pipe", "pipe"],
-      env: { ...process.env, ...this.#options.env },
     });
     this.#child = child;
     const startedAt = Date.now();
@@ -139,13 +149,7 @@ export class GstProcess extends EventEmitter<GstProcessEvents> {
     });
     if (child.pid !== undefined) {
       this.#log.info({ pid: child.pid, restarts: this.#restarts }, "process started");
-      this.emit("started", child.pid, this.#restarts);
     }
-  }
-
-  /** Kills the running process (as a crash would); the supervisor restarts it. For tests and recovery. */
-  kill(signal: NodeJS.Signals = "SIGKILL"): void {
-    this.#child?.kill(signal);
   }
 
   /** Stops for good: EOS first (SIGINT with -e), SIGKILL after the grace period. */
@@ -156,7 +160,7 @@ export class GstProcess extends EventEmitter<GstProcessEvents> {
     if (!child) return;
     const exited = new Promise<void>((resolve) => this.#exitWaiters.push(resolve));
     child.kill("SIGINT");
-    const kill = setTimeout(() => child.kill("SIGKILL"), this.#options.stopGraceMs ?? 3000);
+    const kill = setTimeout(() => child.kill("SIGKILL"), STOP_GRACE_MS);
     await exited;
     clearTimeout(kill);
   }
@@ -164,10 +168,10 @@ export class GstProcess extends EventEmitter<GstProcessEvents> {
   #scheduleRestart(code: number | null, ranMs: number): void {
     const eos = code === 0;
     if (eos ? !this.#options.restartOnEos : this.#options.restart === false) return;
-    if (ranMs > STABLE_AFTER_MS) this.#failures = 0;
+    if (ranMs > RESTART_STABLE_AFTER_MS) this.#failures = 0;
     const delay = eos
       ? (this.#options.restartOnEosDelayMs ?? 0)
-      : Math.min(BACKOFF_MAX_MS, BACKOFF_FIRST_MS * 2 ** this.#failures++);
+      : Math.min(RESTART_BACKOFF_MAX_MS, RESTART_BACKOFF_FIRST_MS * 2 ** this.#failures++);
     this.#restartTimer = setTimeout(() => {
       this.#restarts++;
       this.start();

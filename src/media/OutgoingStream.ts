@@ -1,38 +1,40 @@
 /**
- * One outgoing stream (the device's video, or its audio): a supervised GStreamer process that encodes
- * it once, and the loopback UDP socket on which Node receives its RTP to copy to every session.
+ * One outgoing stream (the device's video, or its audio, or an echo): a supervised GStreamer process
+ * that encodes it once, and the loopback socket on which Node receives its RTP to hand to every viewer.
  *
+ * - Fan-out: each packet goes to every subscribed {@link RtpSink} through an {@link RtpFanOut}, so a
+ *   viewer that fails never costs the others a packet.
  * - Continuity: packets are rewritten by {@link RtpContinuity}, so a restarted encoder is invisible to
  *   viewers (no renegotiation).
+ * - Only the encoder is heard: Node's socket is connected to the port the pipeline sends from, and only
+ *   the SSRC this process was given is taken; another local process cannot inject a packet.
  * - Keyframes: {@link OutgoingStream.requestKeyframe} sends RTCP (an empty RR, then a PLI — RFC 4585
  *   §6.3.1) to the `rtpbin` in the pipeline, which turns it into a force-key-unit event for the encoder.
  *   Requests are debounced: one encoder serves every viewer, and one keyframe serves them all.
  */
-import { createSocket, type Socket } from "node:dgram";
-import { EventEmitter } from "node:events";
+import type { Socket } from "node:dgram";
 import type { Logger } from "../common/logger.ts";
+import { CODECS } from "./codecs.ts";
+import { ENCODER_START_TIMEOUT_MS, KEYFRAME_DEBOUNCE_MS, RTP_RECEIVE_BUFFER_BYTES } from "./constants.ts";
 import { GstProcess } from "./GstProcess.ts";
+import { bindLoopbackSocket, closeSocket, connectLoopback, reserveLoopbackPort } from "./loopback.ts";
 import type { RtpTarget } from "./pipelines.ts";
 import { RtpContinuity } from "./RtpContinuity.ts";
+import { RtpFanOut } from "./RtpFanOut.ts";
+import type { RtpSink } from "./RtpSink.ts";
 
 export interface OutgoingStreamOptions {
   kind: "video" | "audio";
+  /** The pipeline for one process start; video pipelines also take keyframe requests over RTCP. */
   pipeline: (target: RtpTarget) => string[];
-  clockRate: number;
   logger: Logger;
-  /** Whether the pipeline takes keyframe requests over RTCP (video). */
-  keyframes?: boolean;
   /** Restart at end of stream: files loop, text-to-speech repeats. */
   restartOnEos?: boolean;
   restartOnEosDelayMs?: number;
-  /** Minimum time between two keyframe requests to the encoder. Default 200 ms. */
-  keyframeDebounceMs?: number;
+  /** How long the first packet may take. Default {@link ENCODER_START_TIMEOUT_MS}. */
+  startTimeoutMs?: number;
   /** Something that feeds the process's stdin for as long as the stream is open (the test pattern). */
   feeder?: { start(process: GstProcess): void; stop(): void };
-}
-
-interface OutgoingStreamEvents {
-  rtp: [packet: Buffer];
 }
 
 /** The encoder could not start: its source or pipeline failed before the first packet. */
@@ -43,63 +45,59 @@ export class MediaStartError extends Error {
 /** The RTCP sender SSRC of keyframe requests (any value; rtpsession needs one to accept the packet). */
 const REQUESTER_SSRC = 0x44525443; // "DRTC"
 
-export class OutgoingStream extends EventEmitter<OutgoingStreamEvents> {
+export class OutgoingStream {
   readonly kind: "video" | "audio";
   readonly process: GstProcess;
-  readonly #socket: Socket;
+  readonly #rtpSocket: Socket;
+  readonly #rtcpSocket: Socket | undefined;
   readonly #log: Logger;
   readonly #continuity: RtpContinuity;
-  readonly #keyframes: boolean;
-  readonly #debounceMs: number;
+  readonly #fanOut: RtpFanOut;
   readonly #feeder: OutgoingStreamOptions["feeder"];
-  #rtcpPort = 0;
+  /** The SSRC given to the running process; packets with any other are not from it. */
+  #expectedSsrc: number | undefined;
   #encoderSsrc: number | undefined;
-  #lastKeyframeRequest = 0;
+  #onFirstPacket: (() => void) | undefined;
+  #lastKeyframeRequest = Number.NEGATIVE_INFINITY;
   #pendingKeyframe: NodeJS.Timeout | undefined;
-  #packets = 0;
   #closed = false;
 
-  private constructor(options: OutgoingStreamOptions, socket: Socket, rtcpPort: number) {
-    super();
-    // One listener per viewer session.
-    this.setMaxListeners(0);
+  private constructor(options: OutgoingStreamOptions, rtpSocket: Socket, rtcpSocket: Socket | undefined) {
     this.kind = options.kind;
-    this.#socket = socket;
-    this.#rtcpPort = rtcpPort;
+    this.#rtpSocket = rtpSocket;
+    this.#rtcpSocket = rtcpSocket;
     this.#log = options.logger.child({ stream: options.kind });
-    this.#continuity = new RtpContinuity(options.clockRate);
-    this.#keyframes = options.keyframes ?? false;
-    this.#debounceMs = options.keyframeDebounceMs ?? 200;
+    // Every video codec's RTP clock is 90 kHz (RFC 7741, RFC 6184); the audio is Opus.
+    this.#continuity = new RtpContinuity(
+      options.kind === "video" ? CODECS.vp8.clockRate : CODECS.opus.clockRate,
+    );
+    this.#fanOut = new RtpFanOut(this.#log);
     this.#feeder = options.feeder;
-    const rtpPort = socket.address().port;
     this.process = new GstProcess({
       name: `${options.kind}-encoder`,
       logger: options.logger,
       restartOnEos: options.restartOnEos ?? false,
       restartOnEosDelayMs: options.restartOnEosDelayMs ?? 0,
       stdin: options.feeder !== undefined,
-      pipeline: () =>
-        options.pipeline({
-          rtpPort,
-          rtcpPort: this.#keyframes ? this.#rtcpPort : undefined,
-          // A fresh SSRC per process: RtpContinuity sees the restart.
-          ssrc: (Math.random() * 0xfffffffe + 1) >>> 0,
-        }),
+      pipeline: () => this.#nextPipeline(options.pipeline),
     });
-    socket.on("message", (packet) => this.#receive(packet));
-    socket.on("error", (error) => this.#log.warn({ err: error.message }, "RTP socket error"));
+    rtpSocket.on("message", (packet) => this.#receive(packet));
+    for (const socket of [rtpSocket, rtcpSocket]) {
+      socket?.on("error", (error) => this.#log.debug({ err: error.message }, "loopback socket error"));
+    }
   }
 
   /**
    * Starts the encoder and resolves once its first packet arrived; rejects with the pipeline's error
    * when it fails first (a missing camera, an undecodable file), and stops everything it started.
    */
-  static async open(options: OutgoingStreamOptions, startTimeoutMs = 15_000): Promise<OutgoingStream> {
-    const socket = await bindLoopbackUdp(0);
-    const rtcpPort = options.keyframes ? await freeUdpPort() : 0;
-    const stream = new OutgoingStream(options, socket, rtcpPort);
+  static async create(options: OutgoingStreamOptions): Promise<OutgoingStream> {
+    const rtpSocket = await bindLoopbackSocket();
+    rtpSocket.setRecvBufferSize(RTP_RECEIVE_BUFFER_BYTES);
+    const rtcpSocket = options.kind === "video" ? await bindLoopbackSocket() : undefined;
+    const stream = new OutgoingStream(options, rtpSocket, rtcpSocket);
     try {
-      await stream.#firstPacket(startTimeoutMs);
+      await stream.#firstPacket(options.startTimeoutMs ?? ENCODER_START_TIMEOUT_MS);
     } catch (error) {
       await stream.close();
       throw error;
@@ -107,15 +105,15 @@ export class OutgoingStream extends EventEmitter<OutgoingStreamEvents> {
     return stream;
   }
 
-  /** RTP packets received from the encoder so far. */
-  get packets(): number {
-    return this.#packets;
+  /** Hands every packet from now on to `sink` (which borrows it); returns the unsubscribe function. */
+  subscribe(sink: RtpSink): () => void {
+    return this.#fanOut.add(sink);
   }
 
   /** Asks the encoder for a keyframe (debounced). */
   requestKeyframe(reason: string): void {
-    if (!this.#keyframes || this.#closed) return;
-    const wait = this.#lastKeyframeRequest + this.#debounceMs - performance.now();
+    if (!this.#rtcpSocket || this.#closed) return;
+    const wait = this.#lastKeyframeRequest + KEYFRAME_DEBOUNCE_MS - performance.now();
     if (wait <= 0) {
       this.#sendKeyframeRequest(reason);
     } else if (!this.#pendingKeyframe) {
@@ -133,8 +131,27 @@ export class OutgoingStream extends EventEmitter<OutgoingStreamEvents> {
     clearTimeout(this.#pendingKeyframe);
     this.#feeder?.stop();
     await this.process.close();
-    this.#socket.close();
-    this.removeAllListeners();
+    this.#fanOut.clear();
+    await Promise.all([closeSocket(this.#rtpSocket), this.#rtcpSocket && closeSocket(this.#rtcpSocket)]);
+  }
+
+  /**
+   * Fresh ports and a fresh SSRC for each process start: Node's sockets are connected to the ports this
+   * process uses, so a packet from a previous process (or anyone else) is dropped by the kernel.
+   */
+  async #nextPipeline(pipeline: OutgoingStreamOptions["pipeline"]): Promise<string[]> {
+    this.#expectedSsrc = undefined;
+    const sourcePort = await reserveLoopbackPort();
+    await reconnect(this.#rtpSocket, sourcePort);
+    let rtcpPort: number | undefined;
+    if (this.#rtcpSocket) {
+      rtcpPort = await reserveLoopbackPort();
+      await reconnect(this.#rtcpSocket, rtcpPort);
+    }
+    // Never 0, so that a fresh SSRC always differs from "none yet".
+    const ssrc = (Math.random() * 0xfffffffe + 1) >>> 0;
+    this.#expectedSsrc = ssrc;
+    return pipeline({ rtpPort: this.#rtpSocket.address().port, sourcePort, rtcpPort, ssrc });
   }
 
   #firstPacket(timeoutMs: number): Promise<void> {
@@ -143,10 +160,6 @@ export class OutgoingStream extends EventEmitter<OutgoingStreamEvents> {
         cleanup();
         reject(new MediaStartError(`the ${this.kind} pipeline sent nothing within ${timeoutMs / 1000} s`));
       }, timeoutMs);
-      const onRtp = () => {
-        cleanup();
-        resolve();
-      };
       const onExit = (code: number | null, _signal: NodeJS.Signals | null, error: string | undefined) => {
         if (code === 0 && !error) return; // a clean end before the first packet: the restart will try again
         cleanup();
@@ -154,10 +167,13 @@ export class OutgoingStream extends EventEmitter<OutgoingStreamEvents> {
       };
       const cleanup = () => {
         clearTimeout(timer);
-        this.off("rtp", onRtp);
+        this.#onFirstPacket = undefined;
         this.process.off("exited", onExit);
       };
-      this.once("rtp", onRtp);
+      this.#onFirstPacket = () => {
+        cleanup();
+        resolve();
+      };
       this.process.on("exited", onExit);
       this.process.start();
       this.#feeder?.start(this.process);
@@ -165,19 +181,20 @@ export class OutgoingStream extends EventEmitter<OutgoingStreamEvents> {
   }
 
   #receive(packet: Buffer): void {
-    if (this.#closed) return;
-    const ssrc = packet.length >= 12 ? packet.readUInt32BE(8) : undefined;
+    if (this.#closed || packet.length < 12) return;
+    const ssrc = packet.readUInt32BE(8);
+    if (ssrc !== this.#expectedSsrc) return;
     if (!this.#continuity.rewrite(packet)) return;
     if (ssrc !== this.#encoderSsrc) {
       if (this.#encoderSsrc !== undefined) this.#log.info("encoder restarted; stream continues");
       this.#encoderSsrc = ssrc;
     }
-    this.#packets++;
-    this.emit("rtp", packet);
+    this.#onFirstPacket?.();
+    this.#fanOut.write(packet);
   }
 
   #sendKeyframeRequest(reason: string): void {
-    if (this.#encoderSsrc === undefined || this.#closed) return;
+    if (this.#encoderSsrc === undefined || this.#closed || !this.#rtcpSocket) return;
     this.#lastKeyframeRequest = performance.now();
     const rtcp = Buffer.alloc(20);
     // Receiver report with no report blocks (RFC 3550 §6.4.2), so rtpsession learns the sender…
@@ -191,28 +208,17 @@ export class OutgoingStream extends EventEmitter<OutgoingStreamEvents> {
     rtcp.writeUInt16BE(2, 10);
     rtcp.writeUInt32BE(REQUESTER_SSRC, 12);
     rtcp.writeUInt32BE(this.#encoderSsrc, 16);
-    this.#socket.send(rtcp, this.#rtcpPort, "127.0.0.1");
+    this.#rtcpSocket.send(rtcp, () => {});
     this.#log.debug({ reason }, "keyframe requested");
   }
 }
 
-function bindLoopbackUdp(port: number): Promise<Socket> {
-  return new Promise((resolve, reject) => {
-    const socket = createSocket("udp4");
-    socket.once("error", reject);
-    socket.bind(port, "127.0.0.1", () => {
-      socket.off("error", reject);
-      // Room for bursts of a keyframe's packets while Node is busy.
-      socket.setRecvBufferSize(4 * 1024 * 1024);
-      resolve(socket);
-    });
-  });
-}
-
-/** A UDP port on 127.0.0.1 that is free now (for a pipeline's udpsrc to bind). */
-export async function freeUdpPort(): Promise<number> {
-  const socket = await bindLoopbackUdp(0);
-  const { port } = socket.address();
-  await new Promise<void>((resolve) => socket.close(() => resolve()));
-  return port;
+/** Points a connected socket at a new port (a restarted process sends from a new one). */
+async function reconnect(socket: Socket, port: number): Promise<void> {
+  try {
+    socket.disconnect();
+  } catch {
+    // not connected yet
+  }
+  await connectLoopback(socket, port);
 }

@@ -5,111 +5,155 @@
  * stream. Even a device killed outright finalizes its recordings: each recorder then gets SIGINT
  * through the parent-death signal (see GstProcess). And a recorder killed outright itself still leaves
  * its clusters, written as they fill, playable up to the last one.
+ *
+ * The record directory is created private (0700) and each recording private (0600), created by Node
+ * exclusively — never replacing a file — before GStreamer writes into it.
  */
-import { createSocket, type Socket } from "node:dgram";
-import { mkdirSync } from "node:fs";
-import { join } from "node:path";
+import { closeSync, mkdirSync, openSync, rmSync } from "node:fs";
+import { basename, join, resolve } from "node:path";
 import type { Logger } from "../common/logger.ts";
+import { CODECS, type VideoCodecName } from "./codecs.ts";
+import { RECORD_JITTER_MS } from "./constants.ts";
 import { GstProcess } from "./GstProcess.ts";
-import { depayTokens, type IncomingVideoCodec, setPayloadType } from "./incoming.ts";
-import { freeUdpPort } from "./OutgoingStream.ts";
-import { PAYLOAD_TYPES } from "./pipelines.ts";
+import { LoopbackRtpPort } from "./LoopbackRtpPort.ts";
+import { gstString } from "./launchSyntax.ts";
+import { rtpInputTokens } from "./pipelines.ts";
 
 export interface RecorderOptions {
   directory: string;
   /** The sender's name, part of the file name. */
   senderName: string;
-  video: IncomingVideoCodec | undefined;
+  video: VideoCodecName | undefined;
   audio: boolean;
   logger: Logger;
-  startedAt?: Date;
 }
 
-/** Jitter buffer of a recording: quality over latency. */
-const RECORD_LATENCY_MS = 200;
+/** Longest recording file name (UTF-16 code units: at most 128 bytes of UTF-8, far below NAME_MAX). */
+export const MAX_FILE_NAME_LENGTH = 64;
 
-/** `2026-11-24T17-05-01Z-phone.webm`: sortable, and safe on every filesystem. */
+/**
+ * `2026-11-24T17-05-01Z-phone.webm`: sortable, and safe on every filesystem — only letters, digits,
+ * `.`, `_` and `-`, at most {@link MAX_FILE_NAME_LENGTH} long, never starting with a dot.
+ */
 export function recordingFileName(startedAt: Date, senderName: string, extension: string): string {
   const time = startedAt
     .toISOString()
     .replace(/\.\d+Z$/, "Z")
     .replaceAll(":", "-");
-  const name = senderName.replace(/[^\p{L}\p{N}._-]+/gu, "_").slice(0, 64) || "unnamed";
-  return `${time}-${name}.${extension}`;
+  const room = MAX_FILE_NAME_LENGTH - time.length - extension.length - 2;
+  let name = senderName.replace(/[^\p{L}\p{N}._-]+/gu, "_").replace(/^[._]+/, "");
+  // Cut at the room left, without splitting a surrogate pair.
+  name = Array.from(name).reduce(
+    (kept, char) => (kept.length + char.length <= room ? kept + char : kept),
+    "",
+  );
+  return `${time}-${name || "unnamed"}.${extension}`;
+}
+
+/**
+ * Creates the recording's file, private, inside `directory` and nowhere else: `name` if free, else
+ * `name` with `-2`, `-3`… before its extension. Returns its path.
+ */
+export function createRecordingFile(directory: string, name: string): string {
+  const dir = resolve(directory);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const dot = name.lastIndexOf(".");
+  for (let n = 1; ; n++) {
+    const candidate = n === 1 ? name : `${name.slice(0, dot)}-${n}${name.slice(dot)}`;
+    if (basename(candidate) !== candidate || candidate.startsWith(".")) {
+      throw new Error(`not a plain file name: ${JSON.stringify(candidate)}`);
+    }
+    const path = join(dir, candidate);
+    try {
+      // O_EXCL: never an existing file, nor a link planted in its place.
+      closeSync(openSync(path, "wx", 0o600));
+      return path;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+    }
+  }
+}
+
+/** Where a recorder takes its streams from (the ports Node forwards them to). */
+export interface RecordingInputs {
+  path: string;
+  video?: { port: number; codec: VideoCodecName } | undefined;
+  audio?: { port: number } | undefined;
+}
+
+/** RTP from Node → depayloaders → the muxer of the video's codec (WebM when audio only) → the file. */
+export function recorderPipeline(inputs: RecordingInputs): string[] {
+  const { muxer } = CODECS[inputs.video?.codec ?? "opus"].container;
+  // offset-to-zero: the file starts at its first frame, not at the recorder's start.
+  const tokens = [
+    muxer,
+    "name=mux",
+    "offset-to-zero=true",
+    "!",
+    "filesink",
+    `location=${gstString(inputs.path)}`,
+  ];
+  const streams = [
+    { input: inputs.video, codec: inputs.video && CODECS[inputs.video.codec], pad: "mux.video_0" },
+    { input: inputs.audio, codec: CODECS.opus, pad: "mux.audio_0" },
+  ];
+  for (const { input, codec, pad } of streams) {
+    if (!input || !codec) continue;
+    const parse = codec.muxParser.length ? ["!", ...codec.muxParser] : [];
+    tokens.push(...rtpInputTokens(input.port, codec, RECORD_JITTER_MS), ...parse, "!", "queue", "!", pad);
+  }
+  return tokens;
 }
 
 export class Recorder {
-  readonly path: string;
+  /** Where the session's video goes, if it is recorded. */
+  readonly video: LoopbackRtpPort | undefined;
+  /** Where the session's audio goes, if it is recorded. */
+  readonly audio: LoopbackRtpPort | undefined;
   readonly #process: GstProcess;
-  readonly #socket: Socket;
-  readonly #videoPort: number;
-  readonly #audioPort: number;
-  readonly #video: IncomingVideoCodec | undefined;
   readonly #log: Logger;
   #closed = false;
 
-  private constructor(options: RecorderOptions, socket: Socket, videoPort: number, audioPort: number) {
-    if (!options.video && !options.audio) throw new Error("nothing to record");
-    this.#socket = socket;
-    this.#videoPort = videoPort;
-    this.#audioPort = audioPort;
-    this.#video = options.video;
-    const extension = options.video === "h264" ? "mkv" : "webm";
-    this.path = join(
-      options.directory,
-      recordingFileName(options.startedAt ?? new Date(), options.senderName, extension),
-    );
-    this.#log = options.logger.child({ recording: this.path });
-    const muxer = options.video === "h264" ? "matroskamux" : "webmmux";
-    // offset-to-zero: the file starts at its first frame, not at the recorder's start.
-    const tokens = [muxer, "name=mux", "offset-to-zero=true", "!", "filesink", `location=${this.path}`];
-    if (options.video) {
-      tokens.push(
-        ...depayTokens(videoPort, options.video, RECORD_LATENCY_MS),
-        "!",
-        "queue",
-        "!",
-        "mux.video_0",
-      );
-    }
-    if (options.audio) {
-      tokens.push(
-        ...depayTokens(audioPort, "opus", RECORD_LATENCY_MS),
-        "!",
-        "opusparse",
-        "!",
-        "queue",
-        "!",
-        "mux.audio_0",
-      );
-    }
-    // A recorder that dies is not restarted: a restart would start the file again.
-    this.#process = new GstProcess({
-      name: "recorder",
-      logger: options.logger,
-      restart: false,
-      pipeline: () => tokens,
+  private constructor(
+    path: string,
+    video: LoopbackRtpPort | undefined,
+    audio: LoopbackRtpPort | undefined,
+    videoCodec: VideoCodecName | undefined,
+    logger: Logger,
+  ) {
+    this.video = video;
+    this.audio = audio;
+    this.#log = logger.child({ recording: path });
+    const pipeline = recorderPipeline({
+      path,
+      video: video && videoCodec ? { port: video.port, codec: videoCodec } : undefined,
+      audio: audio ? { port: audio.port } : undefined,
     });
+    // A recorder that dies is not restarted: a restart would start the file again.
+    this.#process = new GstProcess({ name: "recorder", logger, restart: false, pipeline: () => pipeline });
   }
 
-  static async start(options: RecorderOptions): Promise<Recorder> {
-    mkdirSync(options.directory, { recursive: true });
-    const socket = createSocket("udp4");
-    await new Promise<void>((resolve) => socket.bind(0, "127.0.0.1", resolve));
-    const recorder = new Recorder(options, socket, await freeUdpPort(), await freeUdpPort());
+  static async create(options: RecorderOptions): Promise<Recorder> {
+    if (!options.video && !options.audio) throw new Error("nothing to record");
+    const { extension } = CODECS[options.video ?? "opus"].container;
+    const path = createRecordingFile(
+      options.directory,
+      recordingFileName(new Date(), options.senderName, extension),
+    );
+    let video: LoopbackRtpPort | undefined;
+    let audio: LoopbackRtpPort | undefined;
+    try {
+      if (options.video) video = await LoopbackRtpPort.create({ codec: CODECS[options.video] });
+      if (options.audio) audio = await LoopbackRtpPort.create({ codec: CODECS.opus });
+    } catch (error) {
+      await Promise.all([video?.close(), audio?.close()]);
+      rmSync(path, { force: true });
+      throw error;
+    }
+    const recorder = new Recorder(path, video, audio, options.video, options.logger);
     recorder.#process.start();
     recorder.#log.info({ video: options.video ?? "none", audio: options.audio }, "recording");
     return recorder;
-  }
-
-  writeVideo(packet: Buffer): void {
-    if (this.#closed || !this.#video) return;
-    this.#socket.send(setPayloadType(packet, PAYLOAD_TYPES[this.#video]), this.#videoPort, "127.0.0.1");
-  }
-
-  writeAudio(packet: Buffer): void {
-    if (this.#closed) return;
-    this.#socket.send(setPayloadType(packet, PAYLOAD_TYPES.opus), this.#audioPort, "127.0.0.1");
   }
 
   /** Finalizes the file. Idempotent. */
@@ -117,7 +161,7 @@ export class Recorder {
     if (this.#closed) return;
     this.#closed = true;
     await this.#process.close();
-    this.#socket.close();
+    await Promise.all([this.video?.close(), this.audio?.close()]);
     this.#log.info("recording finished");
   }
 }

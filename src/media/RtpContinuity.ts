@@ -6,6 +6,12 @@
  * timestamps by the wall-clock time that passed (RFC 3550 §5.1: timestamps advance with sampling time).
  * Packets are rewritten in place (the 12-byte fixed header, RFC 3550 §5.1).
  */
+/**
+ * Replaced encoders remembered so their stragglers are dropped: a process sends nothing after it is
+ * replaced but what was in flight, so a few would do; 64 covers restarts in a loop of short files.
+ */
+const MAX_RETIRED = 64;
+
 export class RtpContinuity {
   readonly #clockRate: number;
   #ssrc: number | undefined;
@@ -34,7 +40,8 @@ export class RtpContinuity {
       if (this.#retired.has(ssrc)) return false;
       if (this.#ssrc !== undefined) {
         this.#retired.add(this.#ssrc);
-        if (this.#retired.size > 64) this.#retired.delete(this.#retired.values().next().value as number);
+        if (this.#retired.size > MAX_RETIRED)
+          this.#retired.delete(this.#retired.values().next().value as number);
       }
       if (this.#lastSeq !== undefined && this.#lastTs !== undefined) {
         const elapsed = Math.max(1, Math.round(((now - this.#lastAt) / 1000) * this.#clockRate));

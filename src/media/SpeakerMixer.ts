@@ -10,22 +10,31 @@
  * needs `webrtcechoprobe` (here, on what the speaker plays) and `webrtcdsp` (on the microphone) in the
  * same process.
  */
-import { createSocket, type Socket } from "node:dgram";
-import { EventEmitter } from "node:events";
 import { existsSync, readFileSync } from "node:fs";
 import type { Logger } from "../common/logger.ts";
+import { CODECS } from "./codecs.ts";
+import {
+  METER_INTERVAL_NS,
+  METER_ONSET_DB,
+  METER_ONSET_SILENCE_MS,
+  SPEAKER_BUFFER_US,
+  SPEAKER_JITTER_MS,
+  SPEAKER_MIXER_LATENCY_NS,
+  SPEAKER_PERIOD_US,
+  SPEAKER_SILENCE_SAMPLES,
+} from "./constants.ts";
 import { GstProcess } from "./GstProcess.ts";
-import { decoderTokens, depayTokens, setPayloadType } from "./incoming.ts";
-import { freeUdpPort } from "./OutgoingStream.ts";
-import { PAYLOAD_TYPES } from "./pipelines.ts";
-import { RtpContinuity } from "./RtpContinuity.ts";
+import { LoopbackRtpPort } from "./LoopbackRtpPort.ts";
+import { gstString } from "./launchSyntax.ts";
+import { rtpInputTokens } from "./pipelines.ts";
+import type { RtpSink } from "./RtpSink.ts";
 
 export type SpeakerSink =
   | { kind: "auto" }
   | { kind: "alsa"; device: string }
   | { kind: "pulse"; device?: string | undefined }
   | { kind: "file"; path: string }
-  /** No speaker: measure the output level (benchmarks). */
+  /** No speaker: log the onsets of sound (benchmarks). */
   | { kind: "meter" }
   /** No speaker at all. */
   | { kind: "none" };
@@ -41,8 +50,8 @@ export function parseSpeakerSink(spec: string | undefined): SpeakerSink {
   if (spec === undefined || spec === "" || spec === "auto") return { kind: "auto" };
   if (spec === "meter") return { kind: "meter" };
   if (spec === "pulse" || spec.startsWith("pulse:"))
-    return { kind: "pulse", device: spec.slice(6) || undefined };
-  if (spec.startsWith("file:")) return { kind: "file", path: spec.slice(5) };
+    return { kind: "pulse", device: spec.slice("pulse:".length) || undefined };
+  if (spec.startsWith("file:")) return { kind: "file", path: spec.slice("file:".length) };
   return { kind: "alsa", device: spec };
 }
 
@@ -55,75 +64,135 @@ function hasAudioOutput(): boolean {
   return runtime !== undefined && existsSync(`${runtime}/pulse/native`);
 }
 
+/** The name of the `webrtcechoprobe` in the speaker branch, for the microphone's `webrtcdsp probe=`. */
+export const ECHO_PROBE = "echoprobe";
+
+/** The SSRC of slot `i` as the mixer sees it: "SPK" and the slot number. */
+const SLOT_SSRC_BASE = 0x53504b00;
+
+export interface SpeakerInputs {
+  sink: SpeakerSink;
+  /** The `udpsrc` port of each slot. */
+  ports: readonly number[];
+  /** Add a `webrtcechoprobe` named {@link ECHO_PROBE} for the microphone's echo canceller. */
+  echoProbe: boolean;
+}
+
+function sinkTokens(sink: SpeakerSink): string[] {
+  // A short device buffer: talk-back latency, and a short, steady echo path for the canceller.
+  const buffer = [`buffer-time=${SPEAKER_BUFFER_US}`, `latency-time=${SPEAKER_PERIOD_US}`];
+  switch (sink.kind) {
+    case "auto":
+      return ["autoaudiosink"];
+    case "alsa":
+      return ["alsasink", `device=${gstString(sink.device)}`, ...buffer];
+    case "pulse":
+      return ["pulsesink", ...(sink.device ? [`device=${gstString(sink.device)}`] : []), ...buffer];
+    case "file":
+      return ["wavenc", "!", "filesink", `location=${gstString(sink.path)}`];
+    case "meter":
+      return ["level", `interval=${METER_INTERVAL_NS}`, "post-messages=true", "!", "fakesink", "sync=true"];
+    case "none":
+      return ["fakesink", "sync=true"];
+  }
+}
+
+/** The speaker branch of a pipeline: slots → mixer → sink (standalone, or inside the microphone's process). */
+export function speakerPipeline(inputs: SpeakerInputs): string[] {
+  const mix = "speakermix";
+  const raw = ["audioconvert", "!", "audioresample", "!", "audio/x-raw,rate=48000,channels=2"];
+  const probe = inputs.echoProbe
+    ? [
+        "audioconvert",
+        "!",
+        "audio/x-raw,format=S16LE,layout=interleaved,rate=48000",
+        "!",
+        "webrtcechoprobe",
+        `name=${ECHO_PROBE}`,
+        "!",
+      ]
+    : [];
+  const tokens = [
+    "audiomixer",
+    `name=${mix}`,
+    `latency=${SPEAKER_MIXER_LATENCY_NS}`,
+    "!",
+    ...probe,
+    ...raw,
+    "!",
+    ...sinkTokens(inputs.sink),
+    // A silent live input keeps the mixer (and the speaker) running when nobody talks.
+    "audiotestsrc",
+    "is-live=true",
+    "wave=silence",
+    `samplesperbuffer=${SPEAKER_SILENCE_SAMPLES}`,
+    "!",
+    "audio/x-raw,rate=48000,channels=2",
+    "!",
+    `${mix}.`,
+  ];
+  for (const port of inputs.ports) {
+    tokens.push(
+      ...rtpInputTokens(port, CODECS.opus, SPEAKER_JITTER_MS),
+      "!",
+      ...CODECS.opus.decoder,
+      "!",
+      ...raw,
+      "!",
+      "queue",
+      "!",
+      `${mix}.`,
+    );
+  }
+  return tokens;
+}
+
+/** One talker's place in the mix, an {@link RtpSink} for its Opus RTP. Closing it frees the slot. */
+export class SpeakerSlot implements RtpSink {
+  readonly #port: LoopbackRtpPort;
+  readonly #release: () => void;
+  #closed = false;
+
+  /** @internal {@link SpeakerMixer.acquire} makes slots. */
+  constructor(port: LoopbackRtpPort, release: () => void) {
+    this.#port = port;
+    this.#release = release;
+  }
+
+  write(packet: Buffer): void {
+    if (!this.#closed) this.#port.write(packet);
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#release();
+  }
+}
+
 export interface SpeakerMixerOptions {
   sink: SpeakerSink;
   /** How many browsers can talk at once. */
   slots: number;
   /** Add a `webrtcechoprobe` (named {@link ECHO_PROBE}) for the microphone's echo canceller. */
   echoProbe: boolean;
-  /** Jitter buffer per talker: small, talk-back latency matters more than the odd late packet. */
-  jitterBufferMs?: number;
   logger: Logger;
 }
 
-export const ECHO_PROBE = "echoprobe";
-
-interface SpeakerEvents {
-  /** The output level in dBFS (meter sink only), about every 10 ms. */
-  level: [rmsDb: number];
-  /** Sound started after at least 150 ms of silence (meter sink only). */
-  onset: [rmsDb: number];
-}
-
-/** Above this output level (dBFS) the meter counts sound; below it, silence. */
-const ONSET_DB = -45;
-
-export class SpeakerSlot {
-  readonly index: number;
-  readonly #mixer: SpeakerMixer;
-  readonly #continuity = new RtpContinuity(48_000);
-  readonly #ssrc: number;
-  #released = false;
-
-  constructor(mixer: SpeakerMixer, index: number) {
-    this.#mixer = mixer;
-    this.index = index;
-    this.#ssrc = 0x53504b00 + index; // "SPK" + slot
-  }
-
-  /** Forwards one Opus RTP packet of this talker. */
-  write(packet: Buffer): void {
-    if (this.#released) return;
-    // Original SSRC decides continuity (a new talker is a new SSRC); the slot's own SSRC goes out.
-    if (!this.#continuity.rewrite(packet)) return;
-    packet.writeUInt32BE(this.#ssrc, 8);
-    this.#mixer.send(this.index, setPayloadType(packet, PAYLOAD_TYPES.opus));
-  }
-
-  release(): void {
-    if (this.#released) return;
-    this.#released = true;
-    this.#mixer.release(this);
-  }
-}
-
-export class SpeakerMixer extends EventEmitter<SpeakerEvents> {
-  readonly #options: SpeakerMixerOptions;
-  readonly #ports: number[];
-  readonly #socket: Socket;
+export class SpeakerMixer {
+  readonly #ports: LoopbackRtpPort[];
   readonly #free: number[];
   readonly #log: Logger;
   readonly #sink: SpeakerSink;
+  readonly #echoProbe: boolean;
   #process: GstProcess | undefined;
   #lastSound = Number.NEGATIVE_INFINITY;
   #closed = false;
 
-  private constructor(options: SpeakerMixerOptions, ports: number[], socket: Socket) {
-    super();
-    this.#options = options;
+  private constructor(options: SpeakerMixerOptions, ports: LoopbackRtpPort[]) {
     this.#ports = ports;
-    this.#socket = socket;
     this.#free = ports.map((_, i) => i);
+    this.#echoProbe = options.echoProbe;
     this.#log = options.logger.child({ component: "speaker" });
     this.#sink = options.sink.kind === "auto" && !hasAudioOutput() ? { kind: "none" } : options.sink;
     if (this.#sink !== options.sink)
@@ -131,67 +200,20 @@ export class SpeakerMixer extends EventEmitter<SpeakerEvents> {
   }
 
   static async create(options: SpeakerMixerOptions): Promise<SpeakerMixer> {
-    const ports: number[] = [];
-    for (let i = 0; i < options.slots; i++) ports.push(await freeUdpPort());
-    const socket = createSocket("udp4");
-    await new Promise<void>((resolve) => socket.bind(0, "127.0.0.1", resolve));
-    return new SpeakerMixer(options, ports, socket);
-  }
-
-  /** Talkers that can still be added. */
-  get freeSlots(): number {
-    return this.#free.length;
+    const ports: LoopbackRtpPort[] = [];
+    for (let i = 0; i < options.slots; i++) {
+      ports.push(await LoopbackRtpPort.create({ codec: CODECS.opus, ssrc: SLOT_SSRC_BASE + i }));
+    }
+    return new SpeakerMixer(options, ports);
   }
 
   /** The speaker branch of a pipeline (standalone, or inside the microphone's process). */
   tokens(): string[] {
-    const latency = this.#options.jitterBufferMs ?? 40;
-    const mix = "speakermix";
-    const raw = ["audioconvert", "!", "audioresample", "!", "audio/x-raw,rate=48000,channels=2"];
-    const probe = this.#options.echoProbe
-      ? [
-          "audioconvert",
-          "!",
-          "audio/x-raw,format=S16LE,layout=interleaved,rate=48000",
-          "!",
-          "webrtcechoprobe",
-          `name=${ECHO_PROBE}`,
-          "!",
-        ]
-      : [];
-    const tokens = [
-      "audiomixer",
-      `name=${mix}`,
-      "latency=20000000",
-      "!",
-      ...probe,
-      ...raw,
-      "!",
-      ...this.#sinkTokens(),
-      // A silent live input keeps the mixer (and the speaker) running when nobody talks.
-      "audiotestsrc",
-      "is-live=true",
-      "wave=silence",
-      "samplesperbuffer=480",
-      "!",
-      "audio/x-raw,rate=48000,channels=2",
-      "!",
-      `${mix}.`,
-    ];
-    for (const port of this.#ports) {
-      tokens.push(
-        ...depayTokens(port, "opus", latency),
-        "!",
-        ...decoderTokens("opus"),
-        "!",
-        ...raw,
-        "!",
-        "queue",
-        "!",
-        `${mix}.`,
-      );
-    }
-    return tokens;
+    return speakerPipeline({
+      sink: this.#sink,
+      ports: this.#ports.map((port) => port.port),
+      echoProbe: this.#echoProbe,
+    });
   }
 
   /** Runs the speaker in its own process (when it is not part of the microphone's). */
@@ -200,7 +222,7 @@ export class SpeakerMixer extends EventEmitter<SpeakerEvents> {
     const meter = this.#sink.kind === "meter";
     this.#process = new GstProcess({
       name: "speaker",
-      logger: this.#options.logger,
+      logger: this.#log,
       pipeline: () => this.tokens(),
       flags: meter ? ["-m"] : [],
       onLine: meter ? (line) => this.#parseLevel(line) : undefined,
@@ -211,51 +233,19 @@ export class SpeakerMixer extends EventEmitter<SpeakerEvents> {
   /** A slot for a new talker, or undefined when all are taken. */
   acquire(): SpeakerSlot | undefined {
     const index = this.#free.shift();
-    if (index === undefined) return undefined;
+    const port = index === undefined ? undefined : this.#ports[index];
+    if (index === undefined || !port) return undefined;
     this.#log.debug({ slot: index }, "talker added");
-    return new SpeakerSlot(this, index);
-  }
-
-  /** @internal */
-  send(index: number, packet: Buffer): void {
-    const port = this.#ports[index];
-    if (!this.#closed && port !== undefined) this.#socket.send(packet, port, "127.0.0.1");
-  }
-
-  /** @internal */
-  release(slot: SpeakerSlot): void {
-    if (!this.#free.includes(slot.index)) this.#free.push(slot.index);
+    return new SpeakerSlot(port, () => {
+      if (!this.#free.includes(index)) this.#free.push(index);
+    });
   }
 
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     await this.#process?.close();
-    this.#socket.close();
-  }
-
-  #sinkTokens(): string[] {
-    const sink = this.#sink;
-    switch (sink.kind) {
-      case "auto":
-        return ["autoaudiosink"];
-      // A short device buffer: talk-back latency, and a short, steady echo path for the canceller.
-      case "alsa":
-        return ["alsasink", `device=${sink.device}`, "buffer-time=60000", "latency-time=10000"];
-      case "pulse":
-        return [
-          "pulsesink",
-          ...(sink.device ? [`device=${sink.device}`] : []),
-          "buffer-time=60000",
-          "latency-time=10000",
-        ];
-      case "file":
-        return ["wavenc", "!", "filesink", `location=${sink.path}`];
-      case "meter":
-        return ["level", "interval=10000000", "post-messages=true", "!", "fakesink", "sync=true"];
-      case "none":
-        return ["fakesink", "sync=true"];
-    }
+    await Promise.all(this.#ports.map((port) => port.close()));
   }
 
   /** `gst-launch-1.0 -m` prints each level message with its rms per channel. */
@@ -263,11 +253,9 @@ export class SpeakerMixer extends EventEmitter<SpeakerEvents> {
     const match = line.match(/rms=\(GValueArray\)< ([-\d.e+]+|-inf)/);
     if (!match?.[1]) return;
     const rms = match[1] === "-inf" ? Number.NEGATIVE_INFINITY : Number(match[1]);
-    this.emit("level", rms);
     const now = performance.now();
-    if (rms > ONSET_DB) {
-      if (now - this.#lastSound > 150) {
-        this.emit("onset", rms);
+    if (rms > METER_ONSET_DB) {
+      if (now - this.#lastSound > METER_ONSET_SILENCE_MS) {
         this.#log.info({ rmsDb: Math.round(rms) }, "speaker onset");
       }
       this.#lastSound = now;

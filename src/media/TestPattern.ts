@@ -21,12 +21,17 @@ export interface ClockBlockLayout {
 }
 
 /** 40 bits of milliseconds (Date.now() modulo 2^40, ~34.8 years) and an 8-bit check. */
-export const CLOCK_BITS = 48;
+const CLOCK_BITS = 48;
 
+/** Blocks per row: two rows of 24 hold the 48 bits. */
+const CLOCK_COLUMNS = 24;
+/** The smallest block, pixels, for frames narrower than 26 blocks of 4: a block must survive encoding. */
+const MIN_BLOCK = 4;
+
+/** The row of blocks fills the frame's width but for one block of margin on each side. */
 export function clockBlockLayout(width: number): ClockBlockLayout {
-  const columns = 24;
-  const block = Math.max(4, Math.floor(width / (columns + 2)));
-  return { block, x: block, y: block, columns, rows: CLOCK_BITS / columns };
+  const block = Math.max(MIN_BLOCK, Math.floor(width / (CLOCK_COLUMNS + 2)));
+  return { block, x: block, y: block, columns: CLOCK_COLUMNS, rows: CLOCK_BITS / CLOCK_COLUMNS };
 }
 
 /** The 48 bits for a time: 40 bits of milliseconds, then (sum of those 5 bytes) XOR 0xA5. */
@@ -63,6 +68,10 @@ function bounce(step: number, span: number): number {
   return phase <= span ? phase : 2 * span - phase;
 }
 const BLACK = 16;
+/** Frame buffers: one being drawn, up to two being written to the encoder's stdin. */
+const FRAME_BUFFERS = 3;
+/** Behind schedule by more than this (a suspended machine, a debugger), the schedule restarts, ms. */
+const STALL_RESET_MS = 1000;
 
 export interface TestPatternOptions {
   width: number;
@@ -86,8 +95,7 @@ export class TestPattern {
   #startedAt = 0;
   #process: GstProcess | undefined;
   #blockedOn: NodeJS.WritableStream | undefined;
-  #dropped = 0;
-  /** Three frames: one being drawn, up to two being written. */
+  readonly #frameSize: number;
   readonly #freeBuffers: Buffer[];
 
   constructor(options: TestPatternOptions) {
@@ -111,20 +119,8 @@ export class TestPattern {
     this.#rowY = row(0, 1);
     this.#rowU = row(1, 2);
     this.#rowV = row(2, 2);
-    this.#freeBuffers = Array.from({ length: 3 }, () => Buffer.alloc(this.frameSize));
-  }
-
-  get layout(): ClockBlockLayout {
-    return this.#layout;
-  }
-
-  get frameSize(): number {
-    return (this.#width * this.#height * 3) / 2;
-  }
-
-  /** Frames skipped because the encoder could not keep up. */
-  get dropped(): number {
-    return this.#dropped;
+    this.#frameSize = (this.#width * this.#height * 3) / 2;
+    this.#freeBuffers = Array.from({ length: FRAME_BUFFERS }, () => Buffer.alloc(this.#frameSize));
   }
 
   /** Feeds frames to whichever process `process` is currently running, until {@link TestPattern.stop}. */
@@ -142,7 +138,7 @@ export class TestPattern {
   }
 
   /** Draws one frame stamped with `timeMs`, into `frame` if given. */
-  draw(timeMs: number, frameNumber: number, frame: Buffer = Buffer.allocUnsafe(this.frameSize)): Buffer {
+  draw(timeMs: number, frameNumber: number, frame: Buffer = Buffer.allocUnsafe(this.#frameSize)): Buffer {
     const width = this.#width;
     const height = this.#height;
     const offset = (frameNumber * SPEED) % width;
@@ -164,8 +160,9 @@ export class TestPattern {
     // The clock blocks, on a grey band one block wider all round.
     const { block, x: x0, y: y0, columns, rows } = this.#layout;
     const bits = clockBits(timeMs);
-    const bandX = x0 - block / 2;
-    const bandY = y0 - block / 2;
+    // Whole pixels: an odd block (e.g. 49 at 1280 wide) would put the band at a half pixel.
+    const bandX = x0 - (block >> 1);
+    const bandY = y0 - (block >> 1);
     const bandWidth = (columns + 1) * block;
     const bandHeight = (rows + 1) * block;
     for (let y = bandY; y < bandY + bandHeight && y < height; y++)
@@ -215,12 +212,12 @@ export class TestPattern {
           if (this.#blockedOn === stdin) this.#blockedOn = undefined;
         });
       }
-    } else {
-      if (buffer) this.#freeBuffers.push(buffer);
-      this.#dropped++;
+    } else if (buffer) {
+      // No process, or it is behind: this frame is skipped.
+      this.#freeBuffers.push(buffer);
     }
     // After a long stall (machine suspended, debugger), restart the schedule instead of bursting.
-    if (performance.now() - (this.#startedAt + this.#frame * this.#frameMs) > 1000) {
+    if (performance.now() - (this.#startedAt + this.#frame * this.#frameMs) > STALL_RESET_MS) {
       this.#log.debug("test pattern fell behind; resetting its schedule");
       this.#startedAt = performance.now() - this.#frame * this.#frameMs;
     }

@@ -1,68 +1,109 @@
 /**
- * gst-launch-1.0 pipelines for the device's outgoing streams, as argv token lists (one token per
- * element or property, so values with spaces need no quoting). Settings follow the measurements in
- * ../shared/reference/feasibility-study.md: real-time VP8, zero-latency H.264 constrained-baseline
- * without B-frames, Opus in 20 ms frames paced at 20 ms, and an `rtpbin` whose RTCP input turns a
- * viewer's PLI into a force-key-unit event for the shared encoder.
+ * gst-launch-1.0 pipelines for what the device sends (its video, its audio, the echo of a sender's
+ * camera) and the pieces every pipeline shares, as argv token lists. Pure functions: the golden argv
+ * of each is in test/unit/pipelines.test.ts. Codec facts come from `codecs.ts`, tuning numbers from
+ * `constants.ts`; every string that is not ours goes through `gstString` (see launchSyntax.ts).
+ *
+ * The shapes follow docs/MEDIA.md: real-time VP8, zero-latency H.264 constrained baseline, Opus in
+ * 20 ms frames, and an `rtpbin` whose RTCP input turns a viewer's PLI into a force-key-unit event for
+ * the shared encoder.
  */
-import { execFileSync } from "node:child_process";
-import { existsSync } from "node:fs";
-import { decoderTokens, depayTokens } from "./incoming.ts";
+import {
+  CODECS,
+  type Codec,
+  type H264Encoder,
+  opusEncoderTokens,
+  rtpCaps,
+  type VideoCodecName,
+  videoEncoderTokens,
+} from "./codecs.ts";
+import {
+  ECHO_JITTER_MS,
+  ENCODER_QUEUE_FRAMES,
+  MIC_BUFFER_US,
+  MIC_PERIOD_US,
+  SAMPLES_PER_OPUS_FRAME,
+} from "./constants.ts";
+import { gstString, pangoText } from "./launchSyntax.ts";
+import { LOOPBACK } from "./loopback.ts";
 import type { AudioSource, VideoSource } from "./sources.ts";
 
-export type VideoCodec = "vp8" | "h264";
-export type H264Encoder = "v4l2h264enc" | "x264enc" | "openh264enc";
-
 export interface VideoSettings {
-  codec: VideoCodec;
+  codec: VideoCodecName;
   width: number;
   height: number;
   framerate: number;
   bitrateKbps: number;
   /** Safety keyframe interval against lost requests. */
   keyframeIntervalSeconds: number;
-  /** Which H.264 encoder; chosen by {@link pickH264Encoder} when absent. */
+  /** Which H.264 encoder; chosen by `pickH264Encoder` when absent. */
   h264Encoder?: H264Encoder | undefined;
 }
 
-/** Payload types as GStreamer writes them; werift rewrites them to the negotiated ones per session. */
-export const PAYLOAD_TYPES = { vp8: 96, h264: 102, opus: 111 } as const;
-export const OPUS_BITRATE = 64_000;
-
+/** Where a pipeline sends its RTP to Node (and, for video, where it takes RTCP from Node). */
 export interface RtpTarget {
-  /** Where Node listens for this stream's RTP. */
+  /** Node's port for this stream's RTP. */
   rtpPort: number;
-  /** Where the pipeline listens for RTCP (keyframe requests), video only. */
+  /** The port the pipeline sends from: Node's socket is connected to it and takes nothing else. */
+  sourcePort: number;
+  /** Where the pipeline listens for RTCP (keyframe requests); video only. */
   rtcpPort?: number;
   /** The SSRC to write; a new one per process start marks a restart in the packet stream. */
   ssrc: number;
 }
 
-const hasElementCache = new Map<string, boolean>();
+/** The echo's input: a sender's video arriving from Node, drawn over with its name. */
+export interface EchoInput {
+  /** The `udpsrc` port Node forwards the sender's RTP to. */
+  port: number;
+  codec: VideoCodecName;
+  /** The sender's (normalised) name, drawn in the top left corner. */
+  label: string;
+}
 
-/** Whether GStreamer has an element (cached; `gst-inspect-1.0 --exists`). */
-export function hasElement(name: string): boolean {
-  let found = hasElementCache.get(name);
-  if (found === undefined) {
-    try {
-      execFileSync("gst-inspect-1.0", ["--exists", name], { stdio: "ignore" });
-      found = true;
-    } catch {
-      found = false;
-    }
-    hasElementCache.set(name, found);
-  }
-  return found;
+/** The overlays' font: legible on a phone at 640x480. */
+const OVERLAY_FONT = "font-desc=Sans Bold 20";
+const CLOCK_FORMAT = "time-format=%H:%M:%S";
+
+/** `udpsrc` on loopback → jitter buffer → depayloader: a received stream, encoded (no `!` at the end). */
+export function rtpInputTokens(port: number, codec: Codec, latencyMs: number): string[] {
+  return [
+    "udpsrc",
+    `address=${LOOPBACK}`,
+    `port=${port}`,
+    `caps=${rtpCaps(codec)}`,
+    "!",
+    "rtpjitterbuffer",
+    `latency=${latencyMs}`,
+    // Gaps become lost-packet events, which decoders conceal, instead of a stall.
+    "do-lost=true",
+    "!",
+    ...codec.depayloader,
+  ];
+}
+
+/** RTP out to Node, from a fixed source port (RtpTarget). Files are paced by their timestamps. */
+function sendToNodeTokens(target: RtpTarget, pacedByClock: boolean): string[] {
+  return [
+    "udpsink",
+    `host=${LOOPBACK}`,
+    `port=${target.rtpPort}`,
+    `bind-address=${LOOPBACK}`,
+    `bind-port=${target.sourcePort}`,
+    `sync=${pacedByClock}`,
+    "async=false",
+  ];
 }
 
 /**
- * The Raspberry Pi's hardware encoder (v4l2h264enc on /dev/video11, Pi ≤ 4) when present, else x264,
- * else OpenH264.
+ * A file, decoded; with `only`, the stream of that kind. decodebin3, not decodebin: decodebin's
+ * `expose-all-streams=false` leaves the other stream's pad unlinked, and with a video-and-audio file the
+ * pipeline stalled before its end in about half the runs (measured: 2 s clip, GStreamer 1.22.0), so a
+ * looping file went silent or froze. decodebin3 decodes the other stream too, and drops it.
  */
-export function pickH264Encoder(): H264Encoder {
-  if (existsSync("/dev/video11") && hasElement("v4l2h264enc")) return "v4l2h264enc";
-  if (hasElement("x264enc")) return "x264enc";
-  return "openh264enc";
+function decodedFileTokens(path: string, only?: "video/x-raw" | "audio/x-raw"): string[] {
+  const file = ["filesrc", `location=${gstString(path)}`, "!"];
+  return only ? [...file, "decodebin3", `caps=${only}`, "!", "queue"] : [...file, "decodebin"];
 }
 
 /** Raw I420 at the configured size and rate, from the given source. */
@@ -85,172 +126,61 @@ function videoSourceTokens(source: VideoSource, s: VideoSettings): string[] {
         "clockoverlay",
         "halignment=right",
         "valignment=bottom",
-        "time-format=%H:%M:%S",
-        "font-desc=Sans Bold 20",
+        CLOCK_FORMAT,
+        OVERLAY_FONT,
         "shaded-background=true",
       ];
     case "camera":
-      return ["v4l2src", `device=${source.device}`, "!", "decodebin", "!", ...scaled];
+      return ["v4l2src", `device=${gstString(source.device)}`, "!", "decodebin", "!", ...scaled];
     case "libcamera":
-      return ["libcamerasrc", ...(source.name ? [`camera-name=${source.name}`] : []), "!", ...scaled];
+      return [
+        "libcamerasrc",
+        ...(source.name ? [`camera-name=${gstString(source.name)}`] : []),
+        "!",
+        ...scaled,
+      ];
     case "file":
-      // Only the video stream is decoded; the pipeline ends at the file's end and is restarted (loop).
-      return [
-        "filesrc",
-        `location=${source.path}`,
-        "!",
-        "decodebin",
-        "caps=video/x-raw",
-        "expose-all-streams=false",
-        "!",
-        "queue",
-        "!",
-        ...scaled,
-      ];
+      // The pipeline ends at the file's end and is restarted (loop).
+      return [...decodedFileTokens(source.path, "video/x-raw"), "!", ...scaled];
     case "image":
-      return [
-        "filesrc",
-        `location=${source.path}`,
-        "!",
-        "decodebin",
-        "!",
-        "imagefreeze",
-        "is-live=true",
-        "!",
-        ...scaled,
-      ];
-    case "rtp":
-      // The echo: the sender's picture, scaled (letterboxed) to the configured size, with its name
-      // and a running clock drawn on a shaded band at the top.
-      return [
-        ...depayTokens(source.port, source.codec, 50),
-        "!",
-        ...decoderTokens(source.codec),
-        "!",
-        "videoconvert",
-        "!",
-        "videoscale",
-        "!",
-        `video/x-raw,format=I420,width=${s.width},height=${s.height},pixel-aspect-ratio=1/1`,
-        "!",
-        "textoverlay",
-        `text=${source.label}`,
-        "valignment=top",
-        "halignment=left",
-        "font-desc=Sans Bold 20",
-        "shaded-background=true",
-        "!",
-        "clockoverlay",
-        "valignment=top",
-        "halignment=right",
-        "time-format=%H:%M:%S",
-        "font-desc=Sans Bold 20",
-        "shaded-background=true",
-      ];
+      return [...decodedFileTokens(source.path), "!", "imagefreeze", "is-live=true", "!", ...scaled];
     case "none":
       throw new Error("no pipeline for video source none");
   }
 }
 
-function encoderTokens(s: VideoSettings, ssrc: number): string[] {
-  const keyframeDistance = Math.max(1, Math.round(s.keyframeIntervalSeconds * s.framerate));
-  if (s.codec === "vp8") {
-    return [
-      "vp8enc",
-      "deadline=1",
-      "cpu-used=8",
-      "lag-in-frames=0",
-      "end-usage=cbr",
-      `target-bitrate=${s.bitrateKbps * 1000}`,
-      `keyframe-max-dist=${keyframeDistance}`,
-      "error-resilient=default",
-      "threads=2",
-      "buffer-size=1000",
-      "buffer-initial-size=500",
-      "buffer-optimal-size=600",
-      "!",
-      "rtpvp8pay",
-      `pt=${PAYLOAD_TYPES.vp8}`,
-      `ssrc=${ssrc}`,
-      "mtu=1200",
-      "picture-id-mode=15-bit",
-    ];
-  }
-  const encoder = s.h264Encoder ?? pickH264Encoder();
-  // Constrained baseline (profile-level-id 42e01f), packetization-mode=1, no B-frames: what Safari
-  // and every browser decode. SPS/PPS repeated before each keyframe (config-interval=-1).
-  const profile = "video/x-h264,profile=constrained-baseline,stream-format=byte-stream";
-  const encode =
-    encoder === "x264enc"
-      ? [
-          "x264enc",
-          "tune=zerolatency",
-          "speed-preset=ultrafast",
-          `bitrate=${s.bitrateKbps}`,
-          `key-int-max=${keyframeDistance}`,
-          "bframes=0",
-          "b-adapt=false",
-          "threads=2",
-        ]
-      : encoder === "openh264enc"
-        ? [
-            "openh264enc",
-            `bitrate=${s.bitrateKbps * 1000}`,
-            `gop-size=${keyframeDistance}`,
-            "complexity=low",
-            "rate-control=bitrate",
-          ]
-        : [
-            "v4l2h264enc",
-            `extra-controls=controls,repeat_sequence_header=1,video_bitrate=${s.bitrateKbps * 1000},h264_i_frame_period=${keyframeDistance}`,
-          ];
-  const levelCaps = encoder === "v4l2h264enc" ? `${profile},level=(string)3.1` : profile;
-  return [
-    ...encode,
-    "!",
-    levelCaps,
-    "!",
-    "h264parse",
-    "!",
-    "rtph264pay",
-    `pt=${PAYLOAD_TYPES.h264}`,
-    `ssrc=${ssrc}`,
-    "mtu=1200",
-    "config-interval=-1",
-    "aggregate-mode=zero-latency",
-  ];
-}
-
-/** Live sources are sent as they come; files are paced by their timestamps. */
-function videoIsPacedByClock(source: VideoSource): boolean {
-  return source.kind === "file";
-}
-
-/** capture → encode → RTP → rtpbin → UDP to Node; RTCP from Node → rtpbin (keyframe requests). */
-export function videoPipeline(source: VideoSource, settings: VideoSettings, target: RtpTarget): string[] {
+/** raw video → queue → encoder → rtpbin → UDP to Node; RTCP from Node → rtpbin (keyframe requests). */
+function encodeAndSendVideo(
+  raw: string[],
+  settings: VideoSettings,
+  target: RtpTarget,
+  pacedByClock: boolean,
+): string[] {
   if (target.rtcpPort === undefined) throw new Error("a video pipeline needs an RTCP port");
+  const encoding = {
+    codec: settings.codec,
+    bitrateKbps: settings.bitrateKbps,
+    keyframeDistance: Math.max(1, Math.round(settings.keyframeIntervalSeconds * settings.framerate)),
+    h264Encoder: settings.h264Encoder,
+  };
   return [
     "rtpbin",
     "name=rb",
-    ...videoSourceTokens(source, settings),
+    ...raw,
     "!",
     "queue",
-    "max-size-buffers=2",
+    `max-size-buffers=${ENCODER_QUEUE_FRAMES}`,
     "max-size-bytes=0",
     "max-size-time=0",
     "!",
-    ...encoderTokens(settings, target.ssrc),
+    ...videoEncoderTokens(encoding, target.ssrc),
     "!",
     "rb.send_rtp_sink_0",
     "rb.send_rtp_src_0",
     "!",
-    "udpsink",
-    "host=127.0.0.1",
-    `port=${target.rtpPort}`,
-    `sync=${videoIsPacedByClock(source)}`,
-    "async=false",
+    ...sendToNodeTokens(target, pacedByClock),
     "udpsrc",
-    "address=127.0.0.1",
+    `address=${LOOPBACK}`,
     `port=${target.rtcpPort}`,
     "caps=application/x-rtcp",
     "!",
@@ -258,19 +188,58 @@ export function videoPipeline(source: VideoSource, settings: VideoSettings, targ
   ];
 }
 
+/** The device's video: capture → encode → RTP to Node. Live sources are sent as they come; files are paced. */
+export function videoPipeline(source: VideoSource, settings: VideoSettings, target: RtpTarget): string[] {
+  return encodeAndSendVideo(videoSourceTokens(source, settings), settings, target, source.kind === "file");
+}
+
+/**
+ * The echo of a sender's camera: its video decoded, scaled (letterboxed) to the configured size, its
+ * name and a running clock drawn on shaded bands at the top, encoded again.
+ */
+export function echoPipeline(input: EchoInput, settings: VideoSettings, target: RtpTarget): string[] {
+  const codec = CODECS[input.codec];
+  const raw = [
+    ...rtpInputTokens(input.port, codec, ECHO_JITTER_MS),
+    "!",
+    ...codec.decoder,
+    "!",
+    "videoconvert",
+    "!",
+    "videoscale",
+    "!",
+    `video/x-raw,format=I420,width=${settings.width},height=${settings.height},pixel-aspect-ratio=1/1`,
+    "!",
+    "textoverlay",
+    // Rendered as Pango markup: the name is escaped twice, for the markup and for gst-launch.
+    `text=${gstString(pangoText(input.label))}`,
+    "valignment=top",
+    "halignment=left",
+    OVERLAY_FONT,
+    "shaded-background=true",
+    "!",
+    "clockoverlay",
+    "valignment=top",
+    "halignment=right",
+    CLOCK_FORMAT,
+    OVERLAY_FONT,
+    "shaded-background=true",
+  ];
+  return encodeAndSendVideo(raw, settings, target, false);
+}
+
 /** 48 kHz stereo raw audio from the given source, in 20 ms buffers where the source allows it. */
 function audioSourceTokens(source: AudioSource): string[] {
   const raw = ["audioconvert", "!", "audioresample", "!", "audio/x-raw,rate=48000,channels=2"];
   switch (source.kind) {
     case "test":
-      // 960 samples = 20 ms: one buffer per Opus frame, or NetEq grows (study, "Pitfall").
       return [
         "audiotestsrc",
         "is-live=true",
         "wave=sine",
         "freq=440",
         "volume=0.4",
-        "samplesperbuffer=960",
+        `samplesperbuffer=${SAMPLES_PER_OPUS_FRAME}`,
         "!",
         ...raw,
       ];
@@ -278,34 +247,23 @@ function audioSourceTokens(source: AudioSource): string[] {
       const element = source.backend === "pulse" ? "pulsesrc" : "alsasrc";
       return [
         element,
-        ...(source.device ? [`device=${source.device}`] : []),
-        "buffer-time=60000",
-        "latency-time=20000",
+        ...(source.device ? [`device=${gstString(source.device)}`] : []),
+        `buffer-time=${MIC_BUFFER_US}`,
+        `latency-time=${MIC_PERIOD_US}`,
         "!",
         ...raw,
       ];
     }
     case "file":
-      return [
-        "filesrc",
-        `location=${source.path}`,
-        "!",
-        "decodebin",
-        "caps=audio/x-raw",
-        "expose-all-streams=false",
-        "!",
-        "queue",
-        "!",
-        ...raw,
-      ];
+      return [...decodedFileTokens(source.path, "audio/x-raw"), "!", ...raw];
     case "tts":
-      return ["espeak", `text=${source.text}`, "!", ...raw];
+      return ["espeak", `text=${gstString(source.text)}`, "!", ...raw];
     case "none":
       throw new Error("no pipeline for audio source none");
   }
 }
 
-/** capture → Opus (20 ms) → RTP → UDP to Node. */
+/** The speaker branch that runs in the microphone's process for echo cancellation. */
 export interface EchoCancellation {
   /** The speaker branch, which holds the `webrtcechoprobe` named `probe`. */
   speakerTokens: string[];
@@ -322,7 +280,6 @@ export function audioPipeline(
   target: RtpTarget,
   echoCancellation?: EchoCancellation,
 ): string[] {
-  const paced = source.kind === "file" || source.kind === "tts";
   const dsp = echoCancellation
     ? [
         "!",
@@ -346,19 +303,9 @@ export function audioPipeline(
     ...audioSourceTokens(source),
     ...dsp,
     "!",
-    "opusenc",
-    `bitrate=${OPUS_BITRATE}`,
-    "frame-size=20",
+    ...opusEncoderTokens(target.ssrc),
     "!",
-    "rtpopuspay",
-    `pt=${PAYLOAD_TYPES.opus}`,
-    `ssrc=${target.ssrc}`,
-    "!",
-    "udpsink",
-    "host=127.0.0.1",
-    `port=${target.rtpPort}`,
-    `sync=${paced}`,
-    "async=false",
+    ...sendToNodeTokens(target, source.kind === "file" || source.kind === "tts"),
     ...(echoCancellation?.speakerTokens ?? []),
   ];
 }

@@ -10,8 +10,6 @@ export type VideoSource =
   | { kind: "libcamera"; name?: string | undefined }
   | { kind: "file"; path: string }
   | { kind: "image"; path: string }
-  /** Internal: a browser's video arriving as RTP on a loopback port, drawn over with a label and a clock. */
-  | { kind: "rtp"; port: number; codec: "vp8" | "h264"; label: string }
   | { kind: "none" };
 
 export type AudioSource =
@@ -48,21 +46,32 @@ function splitSpec(spec: string): [string, string | undefined] {
   return colon < 0 ? [spec, undefined] : [spec.slice(0, colon), spec.slice(colon + 1)];
 }
 
+/** `test` and `none` take no argument. */
+function withoutArgument<K extends "test" | "none">(what: string, kind: K, argument: string | undefined) {
+  if (argument !== undefined) throw new SourceError(`${what}: "${kind}" takes no argument`);
+  return { kind };
+}
+
+/** The path of a `file:` or `image:` source, which must be given. */
+function pathArgument(what: string, kind: string, argument: string | undefined): string {
+  if (!argument) throw new SourceError(`${what}: give a path, e.g. ${kind}:/path/to/file`);
+  return argument;
+}
+
 export function parseVideoSource(spec: string): VideoSource {
   const [kind, argument] = splitSpec(spec.trim());
+  const what = `video source ${spec}`;
   switch (kind) {
     case "test":
     case "none":
-      if (argument !== undefined) throw new SourceError(`video source ${spec}: "${kind}" takes no argument`);
-      return { kind };
+      return withoutArgument(what, kind, argument);
     case "camera":
       return { kind, device: argument || "/dev/video0" };
     case "libcamera":
       return { kind, name: argument || undefined };
     case "file":
     case "image":
-      if (!argument) throw new SourceError(`video source ${spec}: give a path, e.g. ${kind}:/path/to/file`);
-      return { kind, path: argument };
+      return { kind, path: pathArgument(what, kind, argument) };
     default:
       throw new SourceError(`unknown video source "${spec}"\n${VIDEO_SOURCE_HELP}`);
   }
@@ -70,11 +79,11 @@ export function parseVideoSource(spec: string): VideoSource {
 
 export function parseAudioSource(spec: string): AudioSource {
   const [kind, argument] = splitSpec(spec.trim());
+  const what = `audio source ${spec}`;
   switch (kind) {
     case "test":
     case "none":
-      if (argument !== undefined) throw new SourceError(`audio source ${spec}: "${kind}" takes no argument`);
-      return { kind };
+      return withoutArgument(what, kind, argument);
     case "mic": {
       if (argument === "pulse" || argument?.startsWith("pulse:")) {
         return { kind, backend: "pulse", device: argument.slice("pulse:".length) || undefined };
@@ -82,8 +91,7 @@ export function parseAudioSource(spec: string): AudioSource {
       return { kind, backend: "alsa", device: argument || undefined };
     }
     case "file":
-      if (!argument) throw new SourceError(`audio source ${spec}: give a path, e.g. file:/path/to/file`);
-      return { kind, path: argument };
+      return { kind, path: pathArgument(what, kind, argument) };
     case "tts":
       if (!argument?.trim())
         throw new SourceError(`audio source ${spec}: give the text to speak, e.g. "tts:Hello"`);
@@ -102,8 +110,6 @@ export function describeVideoSource(source: VideoSource): string {
     case "file":
     case "image":
       return `${source.kind}:${source.path}`;
-    case "rtp":
-      return `echo of ${source.label}`;
     default:
       return source.kind;
   }
@@ -164,7 +170,7 @@ export function checkAudioSource(source: AudioSource): void {
 }
 
 /** True when ALSA lists a capture device (`/proc/asound/pcm` lines such as `00-00: … : capture 1`). */
-export function hasAlsaCapture(): boolean {
+function hasAlsaCapture(): boolean {
   try {
     return /capture \d+/.test(readFileSync("/proc/asound/pcm", "utf8"));
   } catch {

@@ -10,9 +10,11 @@ import { isIP } from "node:net";
 import { hostname, networkInterfaces } from "node:os";
 import { join } from "node:path";
 import {
+  caPermittedNames,
   createCertificateAuthority,
   issueServerCertificate,
   type KeyAndCertificate,
+  permits,
   toPkcs12,
 } from "./certificates.ts";
 
@@ -115,7 +117,8 @@ export function initPki(dir: string, names: readonly string[], options: { force?
     );
   }
   mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const ca = createCertificateAuthority(`device-rtc CA (${hostname()})`);
+  chmodSync(dir, 0o700);
+  const ca = createCertificateAuthority(`device-rtc CA (${hostname()})`, names);
   writeFileSync(paths.caCertificate, ca.certificate);
   writePrivate(paths.caKey, ca.key);
   writeServer(ca, names, paths.server);
@@ -168,18 +171,46 @@ export function certificateNames(certificatePem: string): string[] {
 export function ensurePki(
   dir: string,
   names: readonly string[],
-): { paths: PkiPaths; created: boolean; reissued: boolean } {
+): { paths: PkiPaths; created: boolean; reissued: boolean; warnings: string[] } {
   const paths = pkiPaths(dir);
-  if (!existsSync(paths.caCertificate)) return { paths: initPki(dir, names), created: true, reissued: false };
+  const warnings: string[] = [];
+  if (!existsSync(paths.caCertificate))
+    return { paths: initPki(dir, names), created: true, reissued: false, warnings };
+  // Installs from before: the directory 0700, the keys 0600.
+  chmodSync(dir, 0o700);
+  for (const key of [paths.caKey, paths.server.key, paths.server.pkcs12, paths.server.pkcs12Password]) {
+    if (existsSync(key)) chmodSync(key, 0o600);
+  }
   const ca = loadCa(paths);
+  // The CA can only certify the names it was made for: today's other names are left out, with a warning.
+  const permitted = caPermittedNames(ca.certificate);
+  let covered = [...names];
+  if (!permitted) {
+    warnings.push(
+      `the certificate authority in ${dir} was made without name constraints: whoever copies its key could ` +
+        "impersonate any web site to the phones and computers that trust it. Replace it with " +
+        `\`device-rtc pki init --force --dir ${dir}\` and trust the new one (docs/SECURITY.md "PKI").`,
+    );
+  } else {
+    const outside = names.filter((name) => !permits(permitted, name));
+    covered = names.filter((name) => permits(permitted, name));
+    if (outside.length > 0) {
+      warnings.push(
+        `this machine's ${outside.join(", ")} ${outside.length === 1 ? "is" : "are"} not among the names the ` +
+          `certificate authority may certify (${[...permitted.dns, ...permitted.ips].join(", ")}): browsers reach the ` +
+          "device by those names only. To add them, make a new CA with `device-rtc pki init --force` " +
+          '(and trust it again), or give the device a fixed address (docs/SECURITY.md "PKI").',
+      );
+    }
+  }
   let reissue = !existsSync(paths.server.certificate) || !existsSync(paths.server.key);
   if (!reissue) {
     const pem = readFileSync(paths.server.certificate, "utf8");
-    const covered = new Set(certificateNames(pem).map(canonicalName));
-    const missing = names.filter((name) => !covered.has(canonicalName(name)));
+    const have = new Set(certificateNames(pem).map(canonicalName));
+    const missing = covered.filter((name) => !have.has(canonicalName(name)));
     const expiresSoon = Date.parse(new X509Certificate(pem).validTo) - Date.now() < 30 * 24 * 3600 * 1000;
     reissue = missing.length > 0 || expiresSoon;
   }
-  if (reissue) writeServer(ca, names, paths.server);
-  return { paths, created: false, reissued: reissue };
+  if (reissue) writeServer(ca, covered.length > 0 ? covered : names, paths.server);
+  return { paths, created: false, reissued: reissue, warnings };
 }

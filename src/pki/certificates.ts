@@ -44,8 +44,96 @@ function serialNumber(): string {
   return bytes.toString("hex");
 }
 
-/** Creates a certificate authority valid for ten years. */
-export function createCertificateAuthority(commonName: string): KeyAndCertificate {
+/**
+ * The nameConstraints extension (RFC 5280 §4.2.1.10) limiting a CA to `names`: each DNS name covers
+ * itself and its subdomains (so `pi.local` covers `x.pi.local`), each IP address itself only. With at
+ * least one DNS and one IP subtree present, no other DNS name or address can be certified: verifiers
+ * (OpenSSL, BoringSSL/Chromium, NSS, Apple) refuse a chain whose leaf names fall outside them.
+ */
+function nameConstraints(names: readonly string[]): Record<string, unknown> {
+  const { asn1 } = forge;
+  const dns = [...new Set(names.filter((name) => isIP(name) === 0).map((name) => name.toLowerCase()))];
+  const ips = [...new Set(names.filter((name) => isIP(name) !== 0))];
+  // Without a subtree of a type, that type is unconstrained: always constrain both.
+  if (dns.length === 0) dns.push("invalid");
+  if (!ips.includes("127.0.0.1")) ips.push("127.0.0.1");
+  const subtree = (generalName: forge.asn1.Asn1) =>
+    asn1.create(asn1.Class.UNIVERSAL, asn1.Type.SEQUENCE, true, [generalName]);
+  const subtrees = [
+    ...dns.map((name) => subtree(asn1.create(asn1.Class.CONTEXT_SPECIFIC, 2, false, name))),
+    ...ips.map((ip) => {
+      const bytes = ipBytes(ip);
+      const mask = String.fromCharCode(...Array(bytes.length).fill(0xff));
+      return subtree(
+        asn1.create(asn1.Class.CONTEXT_SPECIFIC, 7, false, String.fromCharCode(...bytes) + mask),
+      );
+    }),
+  ];
+  const value = asn1.create(asn1.Class.UNIVERSAL, asn1.Type.SEQUENCE, true, [
+    asn1.create(asn1.Class.CONTEXT_SPECIFIC, 0, true, subtrees),
+  ]);
+  return { name: "nameConstraints", id: "2.5.29.30", critical: true, value } as Record<string, unknown>;
+}
+
+/** The bytes of an IPv4 or IPv6 address. */
+function ipBytes(ip: string): number[] {
+  if (isIP(ip) === 4) return ip.split(".").map(Number);
+  const [head = "", tail = ""] = ip.toLowerCase().split("::");
+  const left = head ? head.split(":") : [];
+  const right = ip.includes("::") ? (tail ? tail.split(":") : []) : [];
+  const groups = ip.includes("::")
+    ? [...left, ...Array(8 - left.length - right.length).fill("0"), ...right]
+    : left;
+  return groups.flatMap((group) => {
+    const value = Number.parseInt(group, 16);
+    return [value >> 8, value & 0xff];
+  });
+}
+
+/**
+ * The names a CA may certify (its nameConstraints' permitted DNS names and IP addresses), or undefined
+ * when it has no constraints (a CA made before they were added: it could certify any site).
+ */
+export function caPermittedNames(caPem: string): { dns: string[]; ips: string[] } | undefined {
+  const cert = forge.pki.certificateFromPem(caPem);
+  const extension = cert.getExtension("nameConstraints") as
+    | { permittedSubtrees?: Array<{ type: number; value: string }> }
+    | undefined;
+  if (!extension?.permittedSubtrees) return undefined;
+  const dns: string[] = [];
+  const ips: string[] = [];
+  for (const tree of extension.permittedSubtrees) {
+    if (tree.type === 2) dns.push(tree.value);
+    if (tree.type === 7) {
+      const bytes = [...tree.value].map((c) => c.charCodeAt(0)).slice(0, tree.value.length / 2);
+      ips.push(bytes.length === 4 ? bytes.join(".") : ipv6Text(bytes));
+    }
+  }
+  return { dns, ips };
+}
+
+function ipv6Text(bytes: number[]): string {
+  const groups: string[] = [];
+  for (let i = 0; i < 16; i += 2) groups.push((((bytes[i] ?? 0) << 8) | (bytes[i + 1] ?? 0)).toString(16));
+  return groups.join(":");
+}
+
+/** Whether a CA limited to `permitted` may certify `name` (RFC 5280 §4.2.1.10 matching). */
+export function permits(permitted: { dns: string[]; ips: string[] }, name: string): boolean {
+  if (isIP(name) !== 0) {
+    const bytes = ipBytes(name).join(".");
+    return permitted.ips.some((ip) => ipBytes(ip).join(".") === bytes);
+  }
+  const lower = name.toLowerCase();
+  return permitted.dns.some((base) => lower === base || lower.endsWith(`.${base}`));
+}
+
+/**
+ * Creates a certificate authority valid for ten years, limited to `names` (its nameConstraints) and to
+ * issuing TLS server certificates directly (pathLen 0, extendedKeyUsage serverAuth): the key cannot
+ * sign for any other site, nor make a sub-CA that could.
+ */
+export function createCertificateAuthority(commonName: string, names: readonly string[]): KeyAndCertificate {
   const keys = newKeyPair();
   const cert = forge.pki.createCertificate();
   cert.publicKey = keys.publicKey;
@@ -62,6 +150,8 @@ export function createCertificateAuthority(commonName: string): KeyAndCertificat
   cert.setExtensions([
     { name: "basicConstraints", cA: true, pathLenConstraint: 0, critical: true },
     { name: "keyUsage", keyCertSign: true, cRLSign: true, digitalSignature: true, critical: true },
+    { name: "extKeyUsage", serverAuth: true },
+    nameConstraints(names),
     { name: "subjectKeyIdentifier" },
   ]);
   cert.sign(keys.privateKey, forge.md.sha256.create());

@@ -1,7 +1,7 @@
 /**
  * Every message of the GStreamer WebRTC signalling protocol, in both directions, as defined by
  * gst-plugins-rs `net/webrtc/protocol/src/lib.rs` (0.14/0.15, plus the v1.1 additions of `main`).
- * See ../shared/reference/gst-signalling-protocol.md §1.3–1.4.
+ * See docs/PROTOCOL.md §3–§4.
  */
 import type { JsonValue } from "./json.ts";
 

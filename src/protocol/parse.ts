@@ -1,7 +1,7 @@
 /**
  * Strict parsers for both directions. Each returns the typed message or the reason it is not one —
  * the same messages serde would accept in gst-plugins-rs: unknown fields are ignored, a missing or
- * wrong-typed field or an unknown `type` rejects the whole message (protocol reference §1.2, §2.3).
+ * wrong-typed field or an unknown `type` rejects the whole message (docs/PROTOCOL.md §2, §8).
  */
 import { z } from "zod";
 import { JsonValue, parseJsonLossless } from "./json.ts";
@@ -19,6 +19,11 @@ import {
 export type ParseResult<T> = { ok: true; message: T } | { ok: false; reason: string };
 
 const U32_MAX = 4_294_967_295;
+/**
+ * serde_json's recursion limit: it starts with 128 and fails when entering the 128th level, so a whole
+ * message (its outer object is level 1) may nest 127 deep.
+ */
+export const MAX_DEPTH = 127;
 
 /** Whatever JSON the field holds; converted to a canonical {@link JsonValue} afterwards. */
 const anyJson = z.unknown().optional();
@@ -69,11 +74,8 @@ export function parseClientMessage(text: string): ParseResult<ClientMessage> {
         return { type, peerId, offer: offer ?? null };
       }
       case "peer":
-        return peerMessage(fields as { sessionId: string }, raw);
-      case "endSessionV1_1": {
-        const { sessionId, error } = fields as { sessionId: string; error?: string | null };
-        return { type, sessionId, error: error ?? null };
-      }
+      case "endSessionV1_1":
+        return sessionMessage(type, fields, raw);
       default:
         return { type, ...fields } as ClientMessage;
     }
@@ -106,11 +108,8 @@ export function parseServerMessage(text: string): ParseResult<ServerMessage> {
         return { type, peerId, sessionId, offer: offer ?? null };
       }
       case "peer":
-        return peerMessage(fields as { sessionId: string }, raw);
-      case "endSessionV1_1": {
-        const { sessionId, error } = fields as { sessionId: string; error?: string | null };
-        return { type, sessionId, error: error ?? null };
-      }
+      case "endSessionV1_1":
+        return sessionMessage(type, fields, raw);
       default:
         return { type, ...fields } as ServerMessage;
     }
@@ -118,6 +117,16 @@ export function parseServerMessage(text: string): ParseResult<ServerMessage> {
 }
 
 type ClientRolesOutput = z.infer<typeof roles>;
+
+/** `peer` and `endSessionV1_1`, which both directions share. */
+function sessionMessage(
+  type: "peer" | "endSessionV1_1",
+  fields: Record<string, unknown>,
+  raw: Record<string, unknown>,
+): PeerMessage | { type: "endSessionV1_1"; sessionId: string; error: string | null } {
+  const { sessionId, error } = fields as { sessionId: string; error?: string | null };
+  return type === "peer" ? peerMessage({ sessionId }, raw) : { type, sessionId, error: error ?? null };
+}
 type Schemas = Record<string, z.ZodObject>;
 
 class Rejected extends Error {}
@@ -127,6 +136,12 @@ function parseWith<S extends Schemas, T>(
   schemas: S,
   build: (type: keyof S & string, fields: Record<string, unknown>, raw: Record<string, unknown>) => T,
 ): ParseResult<T> {
+  // Before anything walks the value: serde_json's depth limit, checked by a flat scan of the text, so
+  // no recursive code (here, in lossless-json or in zod) ever sees a deeper document.
+  const depth = nestingDepth(text);
+  if (depth > MAX_DEPTH) {
+    return { ok: false, reason: `nested deeper than ${MAX_DEPTH} levels (serde_json's limit)` };
+  }
   let raw: unknown;
   try {
     raw = JSON.parse(text);
@@ -162,13 +177,44 @@ function parseWith<S extends Schemas, T>(
   }
 }
 
-function hasLoneSurrogate(value: unknown): boolean {
-  if (typeof value === "string") return !value.isWellFormed();
-  if (value === null || typeof value !== "object") return false;
-  for (const [key, item] of Object.entries(value)) {
-    if (!key.isWellFormed() || hasLoneSurrogate(item)) return true;
+/** Whether any string or key holds a lone surrogate; iterative, so depth cannot exhaust the stack. */
+function hasLoneSurrogate(root: unknown): boolean {
+  const stack: unknown[] = [root];
+  while (stack.length > 0) {
+    const value = stack.pop();
+    if (typeof value === "string") {
+      if (!value.isWellFormed()) return true;
+    } else if (value !== null && typeof value === "object") {
+      for (const [key, item] of Object.entries(value)) {
+        if (!key.isWellFormed()) return true;
+        stack.push(item);
+      }
+    }
   }
   return false;
+}
+
+/**
+ * The deepest nesting of arrays and objects in JSON text, by one pass over its characters (brackets
+ * inside strings do not count). Invalid JSON gets some number; JSON.parse rejects it afterwards.
+ */
+export function nestingDepth(text: string): number {
+  let depth = 0;
+  let deepest = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c)
+        i++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) {
+      depth++;
+      if (depth > deepest) deepest = depth;
+    } else if (c === 0x5d || c === 0x7d) depth--;
+  }
+  return deepest;
 }
 
 function toMeta(value: unknown): Meta {

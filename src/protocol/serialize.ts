@@ -2,7 +2,7 @@
  * Serializers whose output is byte-identical to the Rust implementation (`serde_json::to_string`):
  * compact, `type` first, then the fields in their Rust declaration order; `meta`, `offer` and `error`
  * written as `null` when empty; `peerId` of a peer status omitted when absent; forwarded ICE reduced to
- * `{candidate, sdpMLineIndex}` and SDP to `{type, sdp}` (protocol reference §1.2, §1.4).
+ * `{candidate, sdpMLineIndex}` and SDP to `{type, sdp}` (docs/PROTOCOL.md §2, §4).
  */
 import type {
   ClientMessage,
@@ -41,6 +41,20 @@ function peer(message: PeerMessage): string {
   return `{"type":"peer","sessionId":${str(message.sessionId)},${body}}`;
 }
 
+/** The messages both directions share, written the same way by either side. */
+function sessionMessage(
+  message: Extract<ClientMessage | ServerMessage, { type: "peer" | "endSession" | "endSessionV1_1" }>,
+): string {
+  switch (message.type) {
+    case "peer":
+      return peer(message);
+    case "endSession":
+      return `{"type":"endSession","sessionId":${str(message.sessionId)}}`;
+    case "endSessionV1_1":
+      return `{"type":"endSessionV1_1","sessionId":${str(message.sessionId)},"error":${nullable(message.error)}}`;
+  }
+}
+
 /** What the server sends, exactly as gst-webrtc-signalling-server writes it. */
 export function serializeServerMessage(message: ServerMessage): string {
   switch (message.type) {
@@ -57,11 +71,9 @@ export function serializeServerMessage(message: ServerMessage): string {
     case "startSession":
       return `{"type":"startSession","peerId":${str(message.peerId)},"sessionId":${str(message.sessionId)},"offer":${nullable(message.offer)}}`;
     case "peer":
-      return peer(message);
     case "endSession":
-      return `{"type":"endSession","sessionId":${str(message.sessionId)}}`;
     case "endSessionV1_1":
-      return `{"type":"endSessionV1_1","sessionId":${str(message.sessionId)},"error":${nullable(message.error)}}`;
+      return sessionMessage(message);
     case "error":
       return `{"type":"error","details":${str(message.details)}}`;
   }
@@ -83,10 +95,8 @@ export function serializeClientMessage(message: ClientMessage): string {
     case "startSession":
       return `{"type":"startSession","peerId":${str(message.peerId)},"offer":${nullable(message.offer)}}`;
     case "peer":
-      return peer(message);
     case "endSession":
-      return `{"type":"endSession","sessionId":${str(message.sessionId)}}`;
     case "endSessionV1_1":
-      return `{"type":"endSessionV1_1","sessionId":${str(message.sessionId)},"error":${nullable(message.error)}}`;
+      return sessionMessage(message);
   }
 }

@@ -2,8 +2,10 @@
  * One peer's WebSocket, as the signalling server sees it: text frames in, an ordered and bounded stream
  * of text frames out, and a liveness check.
  *
- * - Bounded output: a peer that does not read is disconnected once too much is waiting for it, so it can
- *   never hold up routing for anyone else (the Rust server awaits a full queue; reference §2.5).
+ * - Bounded output: a peer that does not read is disconnected once too many bytes are waiting for it
+ *   (not yet taken by the kernel), so it can never hold up routing for anyone else (the Rust server
+ *   awaits a full queue; docs/PROTOCOL.md §8). Bytes, not messages: a burst of thousands of tiny frames in
+ *   one event-loop turn is nothing to a reader that keeps up.
  * - Liveness: a WebSocket ping every `pingIntervalMs`; no pong within `pongTimeoutMs` and the peer is
  *   dropped, so a half-open connection is gone within interval + timeout (RFC 6455 §5.5.2/§5.5.3).
  */
@@ -11,15 +13,19 @@ import { EventEmitter } from "node:events";
 import type { WebSocket } from "ws";
 
 export interface ConnectionLimits {
-  /** Messages written but not yet flushed to the socket before the peer is dropped. */
-  sendQueueLimit: number;
   /** Bytes buffered for the peer before it is dropped. */
   sendBufferLimit: number;
   pingIntervalMs: number;
   pongTimeoutMs: number;
 }
 
-export type CloseReason = "closed" | "send-queue-overflow" | "pong-timeout" | "server-closing" | "error";
+export type CloseReason =
+  | "closed"
+  | "send-queue-overflow"
+  | "pong-timeout"
+  | "server-closing"
+  | "revoked"
+  | "error";
 
 interface ConnectionEvents {
   text: [text: string];
@@ -36,7 +42,6 @@ export class SignallingConnection extends EventEmitter<ConnectionEvents> {
   readonly remoteAddress: string;
   readonly #socket: WebSocket;
   readonly #limits: ConnectionLimits;
-  #pending = 0;
   #pingTimer: NodeJS.Timeout | undefined;
   #pongTimer: NodeJS.Timeout | undefined;
   #closed = false;
@@ -66,27 +71,21 @@ export class SignallingConnection extends EventEmitter<ConnectionEvents> {
     return this.#closed;
   }
 
-  /** Messages not yet flushed to the peer's socket. */
-  get pendingMessages(): number {
-    return this.#pending;
+  /** Bytes not yet flushed to the peer's socket. */
+  get pendingBytes(): number {
+    return this.#socket.bufferedAmount;
   }
 
   /** Queues one text frame. A peer too far behind is disconnected instead. */
   send(text: string): void {
     if (this.#closed) return;
-    if (
-      this.#pending >= this.#limits.sendQueueLimit ||
-      this.#socket.bufferedAmount > this.#limits.sendBufferLimit
-    ) {
+    if (this.#socket.bufferedAmount + text.length > this.#limits.sendBufferLimit) {
       this.#closeReason = "send-queue-overflow";
       this.#socket.terminate();
       this.#finish(undefined);
       return;
     }
-    this.#pending++;
-    this.#socket.send(text, () => {
-      this.#pending--;
-    });
+    this.#socket.send(text);
   }
 
   /** Closes the connection; idempotent. */

@@ -10,12 +10,15 @@ import { createServer as createHttpsServer, type Server as HttpsServer } from "n
 import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
 import { WebSocketServer } from "ws";
+import { type Identity, limitGroupOf, OPEN_IDENTITY } from "../auth/roles.ts";
+import { LogBudget } from "../common/LogBudget.ts";
 import { type Logger, silentLogger } from "../common/logger.ts";
 import { parseClientMessage, type ServerMessage, serializeServerMessage } from "../protocol/index.ts";
+import type { AccessPolicy } from "./AccessPolicy.ts";
 import { ListenError } from "./errors.ts";
 import { type CloseReason, type ConnectionLimits, SignallingConnection } from "./SignallingConnection.ts";
-import { type RouterStats, SignallingRouter } from "./SignallingRouter.ts";
-import type { TlsCredentials } from "./tls.ts";
+import { type RouterLimits, type RouterStats, SignallingRouter } from "./SignallingRouter.ts";
+import { HARDENED_TLS, HTTP_LIMITS, type TlsCredentials } from "./tls.ts";
 
 export interface SignallingServerOptions {
   /** Largest accepted frame; a larger one closes that connection with 1009. Default 1 MiB. */
@@ -26,12 +29,28 @@ export interface SignallingServerOptions {
   pingIntervalMs?: number;
   /** Default 15 s: a half-open peer is removed within 45 s. */
   pongTimeoutMs?: number;
-  /** Messages waiting for a peer before it is disconnected. Default 1000, as the Rust server's queue. */
-  sendQueueLimit?: number;
-  /** Bytes waiting for a peer before it is disconnected. Default 16 MiB. */
+  /** Bytes waiting for a peer (not yet taken by its socket) before it is disconnected. Default 16 MiB. */
   sendBufferLimit?: number;
+  /** Connections from one IP address beyond this are refused with HTTP 429. Default 64. */
+  maxConnectionsPerAddress?: number;
+  /** Connections of one credential beyond this are refused with HTTP 429. Default 32. */
+  maxConnectionsPerCredential?: number;
+  /** Session, meta and status-rate limits (defaults: {@link DEFAULT_ROUTER_LIMITS}). */
+  limits?: Partial<RouterLimits>;
+  /** Who may do what (default: everything, as the drop-in server). */
+  policy?: AccessPolicy;
+  /**
+   * Decides each WebSocket upgrade from its HTTP request (credential, Origin); default: everyone is
+   * let in as an open peer.
+   */
+  authenticate?: (request: IncomingMessage) => UpgradeDecision;
   logger?: Logger;
 }
+
+/** Let in with an identity, or refused with an HTTP status and a reason (logged, and sent as the body). */
+export type UpgradeDecision =
+  | { ok: true; identity: Identity }
+  | { ok: false; status: 400 | 401 | 403 | 429; reason: string };
 
 export interface ListenOptions {
   host?: string;
@@ -48,16 +67,30 @@ interface ServerEvents {
   peerLeft: [peerId: string, reason: CloseReason];
 }
 
+const STATUS_TEXT: Record<number, string> = {
+  400: "Bad Request",
+  401: "Unauthorized",
+  403: "Forbidden",
+  429: "Too Many Requests",
+  503: "Service Unavailable",
+};
+
 /** How long a TLS client may take to finish its handshake (the Rust server's value, commit 63b568f4a). */
 const TLS_HANDSHAKE_TIMEOUT_MS = 5000;
 
 export class SignallingServer extends EventEmitter<ServerEvents> {
   readonly #log: Logger;
+  readonly #logBudget = new LogBudget();
   readonly #limits: ConnectionLimits;
   readonly #maxPeers: number;
   readonly #wss: WebSocketServer;
   readonly #router: SignallingRouter;
   readonly #connections = new Map<string, SignallingConnection>();
+  readonly #identities = new Map<string, Identity>();
+  readonly #perAddress = new Map<string, number>();
+  readonly #maxPerAddress: number;
+  readonly #maxPerCredential: number;
+  readonly #authenticate: (request: IncomingMessage) => UpgradeDecision;
   readonly #attached = new Map<
     HttpServer | HttpsServer,
     (req: IncomingMessage, socket: Duplex, head: Buffer) => void
@@ -69,8 +102,10 @@ export class SignallingServer extends EventEmitter<ServerEvents> {
     super();
     this.#log = options.logger ?? silentLogger;
     this.#maxPeers = options.maxPeers ?? Number.POSITIVE_INFINITY;
+    this.#maxPerAddress = options.maxConnectionsPerAddress ?? 64;
+    this.#maxPerCredential = options.maxConnectionsPerCredential ?? 32;
+    this.#authenticate = options.authenticate ?? (() => ({ ok: true, identity: OPEN_IDENTITY }));
     this.#limits = {
-      sendQueueLimit: options.sendQueueLimit ?? 1000,
       sendBufferLimit: options.sendBufferLimit ?? 16 * 1024 * 1024,
       pingIntervalMs: options.pingIntervalMs ?? 30_000,
       pongTimeoutMs: options.pongTimeoutMs ?? 15_000,
@@ -84,6 +119,8 @@ export class SignallingServer extends EventEmitter<ServerEvents> {
     this.#router = new SignallingRouter({
       deliver: (peerId, message) => this.#deliver(peerId, message),
       logger: this.#log,
+      policy: options.policy,
+      limits: options.limits,
     });
   }
 
@@ -136,8 +173,15 @@ export class SignallingServer extends EventEmitter<ServerEvents> {
     const host = options.host ?? "0.0.0.0";
     const port = options.port ?? 8443;
     const server = options.tls
-      ? createHttpsServer({ ...options.tls, handshakeTimeout: TLS_HANDSHAKE_TIMEOUT_MS })
-      : createHttpServer();
+      ? createHttpsServer({
+          ...options.tls,
+          ...HARDENED_TLS,
+          ...HTTP_LIMITS,
+          handshakeTimeout: TLS_HANDSHAKE_TIMEOUT_MS,
+        })
+      : createHttpServer(HTTP_LIMITS);
+    server.headersTimeout = HTTP_LIMITS.headersTimeout;
+    server.requestTimeout = HTTP_LIMITS.requestTimeout;
     server.on("request", (_request, response) => {
       response.writeHead(426, { "content-type": "text/plain", upgrade: "websocket", connection: "Upgrade" });
       response.end("This is a WebRTC signalling server: connect with a WebSocket.\n");
@@ -178,43 +222,137 @@ export class SignallingServer extends EventEmitter<ServerEvents> {
       socket.destroy();
       return;
     }
-    if (this.#connections.size >= this.#maxPeers) {
-      this.#log.warn(
-        { remote: request.socket.remoteAddress, maxPeers: this.#maxPeers },
-        "refused a peer: server full",
+    const address = request.socket.remoteAddress ?? "";
+    const refuse = (status: number, reason: string, fields: Record<string, unknown> = {}) => {
+      this.#logBudget.log(
+        this.#log,
+        "warn",
+        `${address}:refused:${status}`,
+        { remote: address, status, reason, ...fields },
+        "refused a connection",
       );
-      socket.end("HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
+      const body = `${reason}\n`;
+      socket.end(
+        `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? "Refused"}\r\nConnection: close\r\n` +
+          `Content-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+      );
+    };
+    if (this.#connections.size >= this.#maxPeers) {
+      refuse(503, "server full (--max-peers)", { maxPeers: this.#maxPeers });
       return;
     }
+    let decision: UpgradeDecision;
+    try {
+      decision = this.#authenticate(request);
+    } catch (error) {
+      this.#log.error({ err: (error as Error).message }, "authentication failed");
+      decision = { ok: false, status: 401, reason: "authentication failed" };
+    }
+    if (!decision.ok) {
+      refuse(decision.status, decision.reason);
+      return;
+    }
+    const identity = decision.identity;
+    const credential = identity.credentialId;
+    const group = limitGroupOf(identity);
+    // The device's own connections (producer, consumer, one per echo) are not counted against it.
+    const isDevice = identity.role === "device";
+    if (!isDevice && (this.#perAddress.get(address) ?? 0) >= this.#maxPerAddress) {
+      refuse(429, "too many connections from this address (--max-connections-per-address)");
+      return;
+    }
+    if (!isDevice && group !== undefined && this.#countGroup(group) >= this.#maxPerCredential) {
+      refuse(429, "too many connections with this credential (--max-connections-per-credential)");
+      return;
+    }
+    this.#perAddress.set(address, (this.#perAddress.get(address) ?? 0) + 1);
+    let counted = true;
+    const uncount = () => {
+      if (!counted) return;
+      counted = false;
+      const left = (this.#perAddress.get(address) ?? 1) - 1;
+      if (left > 0) this.#perAddress.set(address, left);
+      else this.#perAddress.delete(address);
+    };
+    socket.once("close", uncount);
     this.#wss.handleUpgrade(request, socket, head, (ws) => {
+      if (this.#closed) {
+        ws.terminate();
+        return;
+      }
       const peerId = randomUUID();
       const remote = `${request.socket.remoteAddress}:${request.socket.remotePort}`;
       const connection = new SignallingConnection(peerId, ws, remote, this.#limits);
       this.#connections.set(peerId, connection);
+      this.#identities.set(peerId, identity);
       connection.on("text", (text) => this.#receive(connection, text));
       connection.on("binary", () =>
-        this.#log.warn({ peerId }, "ignored a binary frame: unsupported message type"),
+        this.#logBudget.log(
+          this.#log,
+          "warn",
+          `${peerId}:binary`,
+          { peerId },
+          "ignored a binary frame: unsupported message type",
+        ),
       );
-      connection.on("close", (reason, code) => this.#left(connection, reason, code));
-      this.#log.info({ peerId, remote }, "peer joined");
-      this.#router.addPeer(peerId);
+      connection.on("close", (reason, code) => {
+        uncount();
+        this.#left(connection, reason, code);
+      });
+      this.#log.info({ peerId, remote, role: identity.role, credential }, "peer joined");
+      this.#router.addPeer(peerId, identity);
       this.emit("peerJoined", peerId);
     });
   }
 
+  #countGroup(group: string): number {
+    let count = 0;
+    for (const identity of this.#identities.values()) if (limitGroupOf(identity) === group) count++;
+    return count;
+  }
+
+  /** Disconnects every peer whose identity matches (a revoked or expired credential). */
+  disconnectWhere(predicate: (identity: Identity) => boolean, reason = "credential revoked"): number {
+    let count = 0;
+    for (const [peerId, identity] of this.#identities) {
+      if (!predicate(identity)) continue;
+      const connection = this.#connections.get(peerId);
+      if (!connection) continue;
+      this.#log.info({ peerId, credential: identity.credentialId, reason }, "disconnecting a peer");
+      connection.close("revoked");
+      count++;
+    }
+    return count;
+  }
+
   #receive(connection: SignallingConnection, text: string): void {
     const peerId = connection.peerId;
-    this.#log.debug({ peerId, message: text }, "received");
-    const parsed = parseClientMessage(text);
-    if (!parsed.ok) {
-      // As upstream: dropped with a warning, never answered with an error (fatal to GStreamer clients).
-      this.#log.warn(
-        { peerId, reason: parsed.reason, length: text.length },
-        "dropped an unparseable message",
+    // One message that cannot be handled (bad input, or a bug) is dropped and logged; the process and
+    // every other peer go on.
+    try {
+      this.#log.debug({ peerId, message: text }, "received");
+      const parsed = parseClientMessage(text);
+      if (!parsed.ok) {
+        // As upstream: dropped with a warning, never answered with an error (fatal to GStreamer clients).
+        this.#logBudget.log(
+          this.#log,
+          "warn",
+          `${peerId}:unparseable`,
+          { peerId, reason: parsed.reason.slice(0, 200), length: text.length },
+          "dropped an unparseable message",
+        );
+        return;
+      }
+      this.#router.handle(peerId, parsed.message);
+    } catch (error) {
+      this.#logBudget.log(
+        this.#log,
+        "error",
+        `${peerId}:failed`,
+        { peerId, err: (error as Error).message, length: text.length },
+        "dropped a message that could not be handled",
       );
-      return;
     }
-    this.#router.handle(peerId, parsed.message);
   }
 
   #deliver(peerId: string, message: ServerMessage): void {
@@ -229,6 +367,8 @@ export class SignallingServer extends EventEmitter<ServerEvents> {
     const peerId = connection.peerId;
     if (this.#connections.get(peerId) !== connection) return;
     this.#connections.delete(peerId);
+    this.#identities.delete(peerId);
+    this.#logBudget.forget(`${peerId}:`);
     const level = reason === "send-queue-overflow" || reason === "pong-timeout" ? "warn" : "info";
     this.#log[level]({ peerId, reason, code }, "peer left");
     this.#router.removePeer(peerId);

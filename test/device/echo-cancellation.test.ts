@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { waitInPage } from "../helpers/browser.ts";
-import { consumeProducer, type Inbound, stage, startDevice } from "../helpers/device.ts";
+import { consumeProducer, type Inbound, mediaFor, stage, startDevice } from "../helpers/device.ts";
 import { startPulseAudio } from "../helpers/pulseaudio.ts";
 
 /** Audio energy the browser receives from the device over `ms`, once the canceller has converged. */
@@ -39,10 +39,11 @@ async function echoEnergy(extraFlags: string[]): Promise<number> {
     log,
   );
   await page.evaluate(`t.produce(${JSON.stringify(consumerId)}, { video: false, audio: "noise" })`);
-  // The canceller adapts to the echo path within a few seconds.
-  await new Promise((resolve) => setTimeout(resolve, 9000));
+  // The canceller adapts to the echo path within a few seconds (nothing to observe: a length of time)…
+  await mediaFor(9000);
+  // …then the echo energy is measured over 3 s.
   const before = (await page.evaluate("t.inbound()")) as Inbound;
-  await new Promise((resolve) => setTimeout(resolve, 3000));
+  await mediaFor(3000);
   const after = (await page.evaluate("t.inbound()")) as Inbound;
   expect(after.audioBytes ?? 0).toBeGreaterThan(before.audioBytes ?? 0);
   return (after.totalAudioEnergy ?? 0) - (before.totalAudioEnergy ?? 0);

@@ -9,7 +9,14 @@ import { join } from "node:path";
 import type { Page } from "playwright-core";
 import { describe, expect, it } from "vitest";
 import { waitInPage } from "../helpers/browser.ts";
-import { consumeProducer, stage, startDevice, startTestDevice, statsAfter } from "../helpers/device.ts";
+import {
+  consumeProducer,
+  mediaFor,
+  playing,
+  stage,
+  startDevice,
+  startTestDevice,
+} from "../helpers/device.ts";
 import {
   audioRms,
   colourDistance,
@@ -18,6 +25,8 @@ import {
   discover,
   lastFrameRegion,
   wavRms,
+  wavSeconds,
+  wavToneLevel,
 } from "../helpers/media.ts";
 import { alive, descendants } from "../helpers/processes.ts";
 
@@ -34,8 +43,22 @@ function directory(): string {
   return mkdtempSync(join(tmpdir(), "device-rtc-rec-"));
 }
 
+/** Polls `condition` until it holds, or fails naming `what`. */
+async function until(condition: () => boolean, what: string, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
 /** The page sends its camera and microphone to the device's consumer; resolves once bytes flow. */
-async function sendToDevice(page: Page, log: string[], deviceName: string): Promise<number> {
+async function sendToDevice(
+  page: Page,
+  log: string[],
+  deviceName: string,
+  media: { audio?: true | { tone: number } } = {},
+): Promise<number> {
   const consumerId = await waitInPage<string>(
     page,
     `t.findConsumer(${JSON.stringify(deviceName)})`,
@@ -43,7 +66,7 @@ async function sendToDevice(page: Page, log: string[], deviceName: string): Prom
     15_000,
     log,
   );
-  await page.evaluate(`t.produce(${JSON.stringify(consumerId)})`);
+  await page.evaluate(`t.produce(${JSON.stringify(consumerId)}, ${JSON.stringify(media)})`);
   await waitInPage(
     page,
     "t.outbound().then((o) => o.video > 0 && o.audio > 0)",
@@ -64,12 +87,10 @@ async function region(
 
 /** Waits until the (single) recording in `dir` holds data: the recorder has started writing. */
 async function recordingStarted(dir: string): Promise<void> {
-  for (let i = 0; i < 100; i++) {
+  await until(() => {
     const files = readdirSync(dir).filter((name) => /\.(webm|mkv)$/.test(name));
-    if (files.length === 1 && statSync(join(dir, files[0] as string)).size > 20_000) return;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`no recording is being written in ${dir}`);
+    return files.length === 1 && statSync(join(dir, files[0] as string)).size > 20_000;
+  }, `a recording being written in ${dir}`);
 }
 
 function onlyFile(dir: string, extension: string): string {
@@ -85,7 +106,7 @@ describe("record", () => {
     const device = await startTestDevice(s.signalling, ["--incoming-video", "record", "--record-dir", dir]);
     const { page, log } = await s.openPage("phone");
     const flowing = await sendToDevice(page, log, "dev");
-    await new Promise((resolve) => setTimeout(resolve, 4000));
+    await mediaFor(4000);
     const background = await region(page, "local", BACKGROUND);
     const background2 = await region(page, "local", BACKGROUND_2);
     // The page ends its session mid-way (ProducerSession.close: setPeerStatus without "producer").
@@ -116,7 +137,8 @@ describe("record", () => {
     const device = await startTestDevice(s.signalling, ["--incoming-video", "record", "--record-dir", dir]);
     const { page, log } = await s.openPage("phone");
     await sendToDevice(page, log, "dev");
-    await new Promise((resolve) => setTimeout(resolve, 2500));
+    await recordingStarted(dir);
+    await mediaFor(2500);
     await page.close();
     await device.waitFor(/recording finished/, 10_000);
     const file = onlyFile(dir, ".webm");
@@ -130,7 +152,8 @@ describe("record", () => {
     const device = await startTestDevice(s.signalling, ["--incoming-video", "record", "--record-dir", dir]);
     const { page, log } = await s.openPage("phone");
     await sendToDevice(page, log, "dev");
-    await new Promise((resolve) => setTimeout(resolve, 2500));
+    await recordingStarted(dir);
+    await mediaFor(2500);
     device.signal("SIGTERM");
     expect(await device.exited()).toBe(0);
     const file = onlyFile(dir, ".webm");
@@ -145,16 +168,13 @@ describe("record", () => {
     const { page, log } = await s.openPage("phone");
     await sendToDevice(page, log, "dev");
     await recordingStarted(dir);
-    await new Promise((resolve) => setTimeout(resolve, 2000));
+    await mediaFor(2000);
     const [recorder] = descendants(device.process.pid ?? 0).filter((p) => /webmmux/.test(p.command));
     if (!recorder) throw new Error("no recorder process");
     device.process.kill("SIGKILL");
     await device.exited();
     // The recorder is told by the kernel (parent-death signal), finishes the file and exits by itself.
-    for (let i = 0; alive(recorder.pid); i++) {
-      if (i > 100) throw new Error("the recorder outlived the device by 10 s");
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
+    await until(() => !alive(recorder.pid), "the recorder to finish after the device died", 10_000);
     const file = onlyFile(dir, ".webm");
     decodesToTheEnd(file);
     // What a player gets: the media up to the kill. (The header's duration is usually finalized too,
@@ -162,7 +182,7 @@ describe("record", () => {
     expect(decodedSpanSeconds(file)).toBeGreaterThan(3);
   });
 
-  it("records H.264 into Matroska", async () => {
+  it("records H.264 into Matroska: the right length, the camera's picture and sound", async () => {
     const dir = directory();
     const s = await stage();
     const device = await startTestDevice(s.signalling, [
@@ -174,15 +194,24 @@ describe("record", () => {
       dir,
     ]);
     const { page, log } = await s.openPage("phone");
-    await sendToDevice(page, log, "dev");
-    await new Promise((resolve) => setTimeout(resolve, 2500));
+    const flowing = await sendToDevice(page, log, "dev");
+    await mediaFor(3000);
+    const background = await region(page, "local", BACKGROUND);
     await page.evaluate("t.producer.close()");
+    const sent = (Date.now() - flowing) / 1000;
     await device.waitFor(/recording finished/, 10_000);
     const file = onlyFile(dir, ".mkv");
     const info = discover(file);
     expect(info.video.join()).toMatch(/video\/x-h264/);
     expect(info.audio.join()).toMatch(/audio\/x-opus/);
+    expect(
+      Math.abs(info.durationSeconds - sent) / sent,
+      `recorded ${info.durationSeconds} s of ${sent} s`,
+    ).toBeLessThan(0.1);
     decodesToTheEnd(file);
+    expect(background[1]).toBeGreaterThan(100);
+    expect(colourDistance(lastFrameRegion(file, BACKGROUND), background)).toBeLessThan(30);
+    expect(audioRms(file)).toBeGreaterThan(0.01);
   });
 });
 
@@ -194,7 +223,7 @@ describe("speaker", () => {
     const device = await startTestDevice(s.signalling, ["--speaker", `file:${wav}`]);
     const { page, log } = await s.openPage("phone");
     await sendToDevice(page, log, "dev");
-    await new Promise((resolve) => setTimeout(resolve, 3000));
+    await until(() => existsSync(wav) && wavRms(wav) > 0.005, "the voice in the speaker's WAV");
     device.signal("SIGTERM");
     expect(await device.exited()).toBe(0);
     expect(existsSync(wav)).toBe(true);
@@ -206,11 +235,11 @@ describe("speaker", () => {
     const wav = join(dir, "speaker.wav");
     const s = await stage();
     const device = await startTestDevice(s.signalling, ["--speaker", `file:${wav}`]);
-    await new Promise((resolve) => setTimeout(resolve, 2000));
+    // The speaker plays (silence) for as long as the other test lets a browser talk.
+    await until(() => existsSync(wav) && wavSeconds(wav) > 1.5, "1.5 s in the speaker's WAV");
     device.signal("SIGTERM");
     expect(await device.exited()).toBe(0);
     expect(wavRms(wav)).toBeLessThan(0.001);
-    void s;
   });
 });
 
@@ -230,10 +259,7 @@ describe("echo", () => {
     );
     expect(echo.meta).toEqual({ name: "dev echo phone", echoOf: senderId });
     const first = await consumeProducer(page, "dev echo phone", log);
-    await statsAfter(page, 1500);
-    expect(((await page.evaluate("t.inbound()")) as { framesDecoded: number }).framesDecoded).toBeGreaterThan(
-      first.framesDecoded ?? 0,
-    );
+    await playing(page, first, log, { audio: false });
     // Outside the overlay the echo is the camera's picture; under it (the shaded band at the top), not.
     expect(
       colourDistance(await region(page, "remote", BACKGROUND), await region(page, "local", BACKGROUND)),
@@ -277,7 +303,8 @@ describe("--consume NAME", () => {
       dir,
     ]);
     await recorder.waitFor(/receiving from sender/, 15_000);
-    await new Promise((resolve) => setTimeout(resolve, 3000));
+    await recordingStarted(dir);
+    await mediaFor(2500);
     recorder.signal("SIGTERM");
     expect(await recorder.exited()).toBe(0);
     const file = onlyFile(dir, ".webm");
@@ -303,9 +330,21 @@ describe("several senders at once", () => {
       "--speaker",
       `file:${wav}`,
     ]);
-    const senders = await Promise.all(["alice", "bob"].map((name) => s.openPage(name)));
-    await Promise.all(senders.map(({ page, log }) => sendToDevice(page, log, "dev")));
-    await new Promise((resolve) => setTimeout(resolve, 2500));
+    // Each talks in its own tone, so the speaker's mix tells whether both are heard.
+    const talkers = [
+      { name: "alice", hz: 440 },
+      { name: "bob", hz: 1000 },
+    ];
+    const senders = await Promise.all(talkers.map(({ name }) => s.openPage(name)));
+    await Promise.all(
+      senders.map(({ page, log }, i) =>
+        sendToDevice(page, log, "dev", { audio: { tone: talkers[i]?.hz ?? 0 } }),
+      ),
+    );
+    const heard = (hz: number) => existsSync(wav) && wavToneLevel(wav, hz) > 0.02;
+    await until(() => talkers.every(({ hz }) => heard(hz)), "both tones in the speaker's WAV");
+    const recording = (name: string) => name.endsWith(".webm") && statSync(join(dir, name)).size > 20_000;
+    await until(() => readdirSync(dir).filter(recording).length === 2, "both recordings being written");
     device.signal("SIGTERM");
     expect(await device.exited()).toBe(0);
     const files = readdirSync(dir)
@@ -313,6 +352,9 @@ describe("several senders at once", () => {
       .sort();
     expect(files.map((name) => name.replace(/^.*Z-/, ""))).toEqual(["alice.webm", "bob.webm"]);
     for (const file of files) decodesToTheEnd(join(dir, file));
-    expect(wavRms(wav)).toBeGreaterThan(0.005);
+    // Both tones, each well above what the mix holds at a frequency nobody sent.
+    const floor = wavToneLevel(wav, 3000);
+    for (const { hz } of talkers)
+      expect(wavToneLevel(wav, hz), `${hz} Hz`).toBeGreaterThan(Math.max(0.02, 10 * floor));
   });
 });

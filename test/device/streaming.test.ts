@@ -11,15 +11,18 @@ import { consoleOf, launchBrowser, waitInPage } from "../helpers/browser.ts";
 import {
   consumeProducer,
   type Inbound,
+  playing,
   stage,
   startDevice,
   startTestDevice,
-  statsAfter,
 } from "../helpers/device.ts";
-import { alive, descendants, startCli } from "../helpers/processes.ts";
+import { alive, descendants, processGroup, startCli } from "../helpers/processes.ts";
 import { GSTWEBRTC_API_BUNDLE, serveStatic } from "../helpers/static-server.ts";
 
 const PAGE = new URL("../pages/gstwebrtc-client.html", import.meta.url).pathname;
+
+/** The video encoder's restart (not the audio encoder's, which logs the same message). */
+const VIDEO_RESTARTED = /"stream":"video"[^\n]*"msg":"encoder restarted; stream continues"/;
 
 /** Frames keep coming, time advances and the audio is not silence. */
 function expectPlaying(first: Inbound, later: Inbound, options: { audio?: boolean } = {}): void {
@@ -38,7 +41,7 @@ describe.each(["vp8", "h264"] as const)("%s", (codec) => {
     const { page, log } = await s.openPage("viewer");
     const first = await consumeProducer(page, "dev", log);
     expect(first.codec?.toLowerCase()).toBe(`video/${codec}`);
-    const later = await statsAfter(page, 2000);
+    const later = await playing(page, first, log);
     expect([later.videoWidth, later.videoHeight]).toEqual([640, 480]);
     expectPlaying(first, later);
   });
@@ -87,12 +90,14 @@ describe("sources", () => {
       `file:${clip}`,
     ]);
     const { page, log } = await s.openPage("viewer");
-    const first = await consumeProducer(page, "dev", log);
-    // Longer than the clip: it loops.
-    const later = await statsAfter(page, 3500);
+    await consumeProducer(page, "dev", log);
+    // The 2 s clip ends and the video encoder starts again (the audio one does too: its own line)…
+    await device.waitFor(VIDEO_RESTARTED, 15_000);
+    // …and the viewer keeps playing across the loop, in the same session.
+    const atLoop = (await page.evaluate("t.inbound()")) as Inbound;
+    const later = await playing(page, atLoop, log);
     expect([later.videoWidth, later.videoHeight]).toEqual([640, 480]);
-    expectPlaying(first, later);
-    expect(device.output()).toMatch(/encoder restarted; stream continues/);
+    expectPlaying(atLoop, later);
   });
 
   it("image: a still picture is sent as live video (a red PNG arrives red)", async () => {
@@ -114,7 +119,7 @@ describe("sources", () => {
     await startDevice(s.signalling, ["--name", "dev", "--video", `image:${png}`, "--audio", "none"]);
     const { page, log } = await s.openPage("viewer");
     const first = await consumeProducer(page, "dev", log);
-    const later = await statsAfter(page, 1500);
+    const later = await playing(page, first, log, { audio: false });
     expectPlaying(first, later, { audio: false });
     const [r, g, b] = (await page.evaluate("t.pixel(320, 240)")) as number[];
     expect(r).toBeGreaterThan(200);
@@ -134,7 +139,7 @@ describe("sources", () => {
     ]);
     const { page, log } = await s.openPage("viewer");
     const first = await consumeProducer(page, "dev", log);
-    const later = await statsAfter(page, 2500);
+    const later = await playing(page, first, log);
     expectPlaying(first, later);
   });
 });
@@ -153,7 +158,9 @@ describe("bad sources", () => {
     const device = startCli(["device", "--server", "ws://127.0.0.1:9", ...args]);
     expect(await device.exited()).toBe(1);
     expect(device.output()).toMatch(message);
-    expect(descendants(device.process.pid ?? 0)).toEqual([]);
+    // Nothing it started is left: its process group (gst-launch-1.0 children stay in it) is empty.
+    // (Its descendants cannot be listed any more: an orphan is reparented.)
+    expect(processGroup(device.process.pid ?? 0)).toEqual([]);
   });
 
   it("with --fallback test, a warning and the test source", async () => {
@@ -184,9 +191,9 @@ describe("one encode, shared", () => {
       /gst-launch-1\.0.*vp8enc/.test(p.command),
     );
     expect(encoders).toHaveLength(1);
-    await new Promise((resolve) => setTimeout(resolve, 1500));
-    for (const [i, { page }] of viewers.entries()) {
-      expectPlaying(firsts[i] as Inbound, (await page.evaluate("t.inbound()")) as Inbound);
+    for (const [i, { page, log }] of viewers.entries()) {
+      const first = firsts[i] as Inbound;
+      expectPlaying(first, await playing(page, first, log));
     }
     expect(s.server.stats.sessions).toBe(3);
   });
@@ -196,12 +203,13 @@ describe("one encode, shared", () => {
     await startTestDevice(s.signalling);
     const { page, log } = await s.openPage("viewer");
     const first = await consumeProducer(page, "dev", log, { offer: true });
-    expectPlaying(first, await statsAfter(page, 1500));
+    expectPlaying(first, await playing(page, first, log));
   });
 });
 
 describe("supervision", () => {
-  it("after the encoder process is killed, frames resume within 3 s", async () => {
+  // How fast: `npm run bench:recovery` (encoder).
+  it("after the encoder process is killed, a new one takes over and frames resume in the same session", async () => {
     const s = await stage();
     const device = await startTestDevice(s.signalling);
     const { page, log } = await s.openPage("viewer");
@@ -210,20 +218,21 @@ describe("supervision", () => {
     if (!encoder) throw new Error("no encoder process");
     const before = (await page.evaluate("t.inbound()")) as Inbound;
     process.kill(encoder.pid, "SIGKILL");
-    const killedAt = Date.now();
-    await device.waitFor(/encoder restarted; stream continues/, 3000);
+    await device.waitFor(VIDEO_RESTARTED, 15_000);
     await waitInPage(
       page,
       `t.inbound().then((s) => s.framesDecoded > ${(before.framesDecoded ?? 0) + 30})`,
       "frames after the restart",
-      3000 - (Date.now() - killedAt),
+      15_000,
       log,
     );
+    expect(await page.evaluate("t.closed")).toBe(0);
     const [replacement] = descendants(device.process.pid ?? 0).filter((p) => /vp8enc/.test(p.command));
     expect(replacement?.pid).not.toBe(encoder.pid);
   });
 
-  it("SIGTERM: viewers get endSession, every child stops, exit 0 within 3 s", async () => {
+  // How fast: `npm run bench:recovery` (sigterm).
+  it("SIGTERM: viewers get endSession, every child stops, exit 0", async () => {
     const s = await stage();
     const device = await startTestDevice(s.signalling);
     const { page, log } = await s.openPage("viewer");
@@ -231,10 +240,8 @@ describe("supervision", () => {
     const children = descendants(device.process.pid ?? 0);
     // Video and audio encoders, and the speaker.
     expect(children.filter((p) => /gst-launch/.test(p.command))).toHaveLength(3);
-    const started = Date.now();
     device.signal("SIGTERM");
     expect(await device.exited()).toBe(0);
-    expect(Date.now() - started).toBeLessThan(3000);
     await waitInPage(page, "t.closed > 0", "the viewer's session to end", 2000, log);
     for (const child of children) expect(alive(child.pid)).toBe(false);
   });

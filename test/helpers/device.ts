@@ -174,8 +174,38 @@ export async function consumeProducer(
   );
 }
 
-/** Waits `ms`, then returns the page's stats. */
-export async function statsAfter(page: Page, ms: number): Promise<Inbound> {
-  await new Promise((resolve) => setTimeout(resolve, ms));
-  return (await page.evaluate("t.inbound()")) as Inbound;
+/**
+ * Waits until the page plays on from `first` — more than 5 frames decoded since, time advancing, and
+ * (unless `audio: false`) audio bytes and energy growing — and returns those stats.
+ */
+export async function playing(
+  page: Page,
+  first: Inbound,
+  log: string[],
+  options: { audio?: boolean } = {},
+): Promise<Inbound> {
+  const audio =
+    options.audio === false
+      ? ""
+      : ` && s.audioBytes > ${first.audioBytes ?? 0} && s.totalAudioEnergy > ${first.totalAudioEnergy ?? 0}`;
+  try {
+    return await waitInPage<Inbound>(
+      page,
+      `t.inbound().then((s) => (s.framesDecoded > ${(first.framesDecoded ?? 0) + 5} && s.currentTime > ${first.currentTime}${audio} ? s : null))`,
+      "the page to play on",
+      15_000,
+      log,
+    );
+  } catch (error) {
+    const last = await page.evaluate("t.inbound()").catch(() => undefined);
+    throw new Error(`${(error as Error).message}\nfrom ${JSON.stringify(first)}\nto ${JSON.stringify(last)}`);
+  }
+}
+
+/**
+ * Lets the scenario run for `ms`: a length of media to record, play or measure — never a wait for a
+ * state, which is always a condition (a log line, a page state, a file's content).
+ */
+export function mediaFor(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -23,6 +23,16 @@ export function discover(file: string): Discovered {
 }
 
 /**
+ * `decodebin` with every stream it finds consumed: the first link takes the stream `steps` can take,
+ * every other stream (the audio of a video file, or the video of an audio check) goes to a fakesink.
+ * With an unlinked stream decodebin's queue fills and the whole pipeline can stall at random — the
+ * cause of occasional 60 s timeouts on recordings that hold both video and audio.
+ */
+function decodeAll(steps: string[]): string[] {
+  return ["decodebin", "name=d", "d.", "!", ...steps, "d.", "!", "fakesink", "sync=false", "async=false"];
+}
+
+/**
  * Runs `filesrc location=FILE ! STEPS ! SINK location=TMP` and returns what the sink wrote: raw
  * samples or pixels to look at.
  */
@@ -36,7 +46,7 @@ function decodeToBytes(
   try {
     execFileSync(
       "gst-launch-1.0",
-      ["-q", "filesrc", `location=${file}`, "!", ...steps, "!", sink, `location=${out}`],
+      ["-q", "filesrc", `location=${file}`, "!", ...decodeAll([...steps, "!", sink, `location=${out}`])],
       {
         timeout: 60_000,
       },
@@ -49,7 +59,7 @@ function decodeToBytes(
 
 /** Decodes a whole file; throws if any part of it does not decode. */
 export function decodesToTheEnd(file: string): void {
-  execFileSync("gst-launch-1.0", ["-q", "filesrc", `location=${file}`, "!", "decodebin", "!", "fakesink"], {
+  execFileSync("gst-launch-1.0", ["-q", "filesrc", `location=${file}`, "!", ...decodeAll(["fakesink"])], {
     timeout: 60_000,
   });
 }
@@ -57,8 +67,6 @@ export function decodesToTheEnd(file: string): void {
 /** RMS (0…1) of the decoded audio of a file, mono 48 kHz. */
 export function audioRms(file: string): number {
   const samples = decodeToBytes(file, [
-    "decodebin",
-    "!",
     "audioconvert",
     "!",
     "audioresample",
@@ -71,14 +79,46 @@ export function audioRms(file: string): number {
   return count ? Math.sqrt(sum / count) : 0;
 }
 
-/** RMS (0…1) of a WAV file's samples (16-bit). */
-export function wavRms(file: string): number {
+/** The 16-bit samples of a WAV file (interleaved), read as far as it has been written. */
+function wavSamples(file: string): Int16Array {
   const data = readFileSync(file);
   const start = data.indexOf("data") + 8;
+  const count = Math.max(0, Math.floor((data.length - start) / 2));
+  const samples = new Int16Array(count);
+  for (let i = 0; i < count; i++) samples[i] = data.readInt16LE(start + i * 2);
+  return samples;
+}
+
+/** RMS (0…1) of a WAV file's samples (16-bit). */
+export function wavRms(file: string): number {
+  const samples = wavSamples(file);
   let sum = 0;
-  const count = Math.floor((data.length - start) / 2);
-  for (let i = 0; i < count; i++) sum += (data.readInt16LE(start + i * 2) / 32768) ** 2;
-  return count > 0 ? Math.sqrt(sum / count) : 0;
+  for (const sample of samples) sum += (sample / 32768) ** 2;
+  return samples.length > 0 ? Math.sqrt(sum / samples.length) : 0;
+}
+
+/** Seconds of audio in a 48 kHz stereo 16-bit WAV file (as far as it has been written). */
+export function wavSeconds(file: string): number {
+  return wavSamples(file).length / 2 / 48_000;
+}
+
+/**
+ * Amplitude (0…1) of the `hz` component of the first channel of a 48 kHz stereo WAV file (Goertzel
+ * over the whole file): tells which tones a mix holds.
+ */
+export function wavToneLevel(file: string, hz: number): number {
+  const samples = wavSamples(file);
+  const frames = Math.floor(samples.length / 2);
+  const coefficient = 2 * Math.cos((2 * Math.PI * hz) / 48_000);
+  let previous = 0;
+  let beforePrevious = 0;
+  for (let i = 0; i < frames; i++) {
+    const current = (samples[i * 2] ?? 0) / 32768 + coefficient * previous - beforePrevious;
+    beforePrevious = previous;
+    previous = current;
+  }
+  const power = previous ** 2 + beforePrevious ** 2 - coefficient * previous * beforePrevious;
+  return frames > 0 ? (2 * Math.sqrt(Math.max(0, power))) / frames : 0;
 }
 
 /** The mean [r, g, b] of a w×h region at (x, y) of the last frame of a video file, scaled to 640x480. */
@@ -89,7 +129,7 @@ export function lastFrameRegion(
   // multifilesink with a fixed name overwrites the file with every frame: the last one stays.
   const frame = decodeToBytes(
     file,
-    ["decodebin", "!", "videoconvert", "!", "videoscale", "!", "video/x-raw,format=RGB,width=640,height=480"],
+    ["videoconvert", "!", "videoscale", "!", "video/x-raw,format=RGB,width=640,height=480"],
     "multifilesink",
   );
   return meanRgb(frame, 640, region);
@@ -118,7 +158,7 @@ export function colourDistance(a: number[], b: number[]): number {
 
 /** Mean and standard deviation of the luma of a PNG (e.g. a screenshot), decoded with GStreamer. */
 export function pngLuma(png: string): { mean: number; stddev: number } {
-  const pixels = decodeToBytes(png, ["pngdec", "!", "videoconvert", "!", "video/x-raw,format=GRAY8"]);
+  const pixels = decodeToBytes(png, ["videoconvert", "!", "video/x-raw,format=GRAY8"]);
   let sum = 0;
   for (const value of pixels) sum += value;
   const mean = sum / pixels.length;
@@ -131,7 +171,7 @@ export function pngLuma(png: string): { mean: number; stddev: number } {
 export function decodedSpanSeconds(file: string): number {
   const output = execFileSync(
     "gst-launch-1.0",
-    ["-v", "filesrc", `location=${file}`, "!", "decodebin", "!", "fakesink", "silent=false", "sync=false"],
+    ["-v", "filesrc", `location=${file}`, "!", ...decodeAll(["fakesink", "silent=false", "sync=false"])],
     { encoding: "utf8", timeout: 60_000, maxBuffer: 64 * 1024 * 1024 },
   );
   const times = [...output.matchAll(/pts: (\d+):(\d+):([\d.]+)/g)].map(

@@ -156,3 +156,23 @@ export function alive(pid: number): boolean {
     return false;
   }
 }
+
+/** Every live process of a process group (from /proc): what a detached child left behind, even orphans. */
+export function processGroup(pgid: number): Array<{ pid: number; command: string }> {
+  const found: Array<{ pid: number; command: string }> = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      if (fields[0] === "Z" || Number(fields[2]) !== pgid) continue;
+      found.push({
+        pid: Number(entry),
+        command: readFileSync(`/proc/${entry}/cmdline`, "utf8").replaceAll("\0", " ").trim(),
+      });
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return found;
+}

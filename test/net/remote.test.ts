@@ -6,7 +6,7 @@ import { describe, expect, it } from "vitest";
 import { SignallingServer } from "../../src/signalling/SignallingServer.ts";
 import { consoleOf } from "../helpers/browser.ts";
 import { onCleanup } from "../helpers/cleanup.ts";
-import { consumeProducer, launchBrowserOn, statsAfter } from "../helpers/device.ts";
+import { consumeProducer, launchBrowserOn, playing } from "../helpers/device.ts";
 import { internet, LAN_ROUTER_PUBLIC, TURN_ADDRESS } from "../helpers/internet.ts";
 import { bedAvailable, NetBed } from "../helpers/netbed.ts";
 import { GSTWEBRTC_API_BUNDLE, serveStatic } from "../helpers/static-server.ts";
@@ -76,9 +76,8 @@ describe.runIf(bedAvailable())("remote viewer through TURN", () => {
     await page.goto(`${publicOrigin}/?${query}`);
     await page.evaluate(`t.connect("remote")`);
     const first = await consumeProducer(page, "dev", log);
-    const later = await statsAfter(page, 2000);
-    expect(later.framesDecoded ?? 0).toBeGreaterThan((first.framesDecoded ?? 0) + 20);
-    expect(later.totalAudioEnergy ?? 0).toBeGreaterThan(first.totalAudioEnergy ?? 0);
+    // Video and audio play on (frames decoded, audio energy growing).
+    await playing(page, first, log);
     const pair = (await page.evaluate("t.selectedPair()")) as {
       local: { type: string };
       remote: { type: string; address: string };

@@ -18,8 +18,6 @@ import {
   RtcpSrPacket,
   RtpHeader,
   RtpPacket,
-  useOPUS,
-  useVP8,
 } from "werift";
 import { createPeerConnection } from "../../src/device/webrtc.ts";
 
@@ -30,10 +28,8 @@ afterEach(async () => {
 
 /** A werift peer that talks only over 127.0.0.1 (as the device does with --loopback-only). */
 function peer(): RTCPeerConnection {
-  const pc = createPeerConnection({ iceServers: [], loopbackOnly: true }, undefined, {
-    video: [useVP8({ payloadType: 96 })],
-    audio: [useOPUS({ payloadType: 111 })],
-  });
+  // The device's own codec table: VP8 on payload type 96, Opus on 111.
+  const pc = createPeerConnection({ iceServers: [], loopbackOnly: true }, { video: ["vp8"], audio: true });
   peers.push(pc);
   return pc;
 }

@@ -1,5 +1,5 @@
 /**
- * The protocol module on its own: every example message of the reference (§1.3, §1.4) parses and
+ * The protocol module on its own: every message shape of docs/PROTOCOL.md (§3, §4) parses and
  * serializes back to exactly the same bytes, and invalid ones are rejected with a reason.
  */
 import { describe, expect, it } from "vitest";
@@ -30,7 +30,7 @@ const gstClientMessages = [
   `{"type":"endSessionV1_1","sessionId":"${S}","error":"ICE connection state failed"}`,
 ];
 
-/** The server's output examples of §1.4. */
+/** The server's output, one of each kind (docs/PROTOCOL.md §4). */
 const serverMessages = [
   `{"type":"welcome","peerId":"${P}"}`,
   `{"type":"peerStatusChanged","roles":["producer"],"meta":{"name":"gst-stream"},"peerId":"${P}"}`,

@@ -1,6 +1,6 @@
 /**
- * `device-rtc serve`, as a user meets it: a fresh data directory, Chromium opening the printed HTTPS
- * address while trusting only our CA, the device's picture on screen, "Talk" reaching the speaker,
+ * `device-rtc serve`, as a user meets it: a fresh data directory, Chromium opening the printed pairing
+ * link while trusting only our CA, the device's picture on screen, "Talk" reaching the speaker,
  * "Camera" coming back as the echo, and the page finding its way back after a server restart.
  */
 import { mkdirSync, mkdtempSync, readFileSync } from "node:fs";
@@ -9,40 +9,64 @@ import { join } from "node:path";
 import { createSecureContext } from "node:tls";
 import type { Page } from "playwright-core";
 import { describe, expect, it } from "vitest";
-import { waitInPage } from "../helpers/browser.ts";
+import { spkiFingerprint } from "../../src/pki/certificates.ts";
+import { consoleOf, launchBrowser, waitInPage } from "../helpers/browser.ts";
+import { loopbackFlags } from "../helpers/device.ts";
 import { pngLuma, wavRms } from "../helpers/media.ts";
-import { openServePage, type Served, type ServeOptions, startServe } from "../helpers/serve.ts";
+import { type Child, startCli } from "../helpers/processes.ts";
 
 const ARTIFACTS = new URL("../../test-artifacts/", import.meta.url).pathname;
 
-const SERVE_ARGS = ["--name", "Porch", "--video", "test", "--audio", "test"];
-
-/** `device-rtc serve` on the LAN bed (test/helpers/serve.ts); `extra` flags after the usual ones. */
-function serve(
-  dataDir: string,
-  port: number,
-  extra: string[] = [],
-  options: ServeOptions = {},
-): Promise<Served> {
-  return startServe(dataDir, port, [...SERVE_ARGS, ...extra], options);
-}
-
-/**
- * Opens the app in Chromium (its own host of the bed, default ICE settings, no camera/microphone
- * permission until the test grants it), trusting exactly our CA, and waits for the device's picture.
- */
-async function openApp(
-  served: Served,
-): Promise<{ page: Page; log: string[]; grantMedia: () => Promise<void> }> {
-  const { page, log, grantMedia } = await openServePage(served);
-  await waitForPicture(page, log);
-  return { page, log, grantMedia };
+async function serve(dataDir: string, port: number, extra: string[] = []): Promise<Child> {
+  const child = startCli([
+    "serve",
+    "--data-dir",
+    dataDir,
+    "--port",
+    String(port),
+    "--name",
+    "Porch",
+    "--video",
+    "test",
+    "--audio",
+    "test",
+    ...loopbackFlags(),
+    ...extra,
+  ]);
+  await child.waitFor(/registered as producer/, 30_000);
+  return child;
 }
 
 interface PageVideo {
   width: number;
   time: number;
   frames: number;
+}
+
+/** The pairing link `serve` printed for 127.0.0.1 (first run). */
+function pairingLink(server: Child, port: number): string {
+  const match = server
+    .output()
+    .match(new RegExp(`https://127\\.0\\.0\\.1:${port}/pair#code=[A-Za-z0-9_%-]+`));
+  if (!match) throw new Error(`no pairing link in the output:\n${server.output()}`);
+  return match[0];
+}
+
+/**
+ * Opens the printed pairing link in Chromium, trusting exactly our CA (by its public key), as a newcomer
+ * would, and waits for the device's picture.
+ */
+async function openApp(server: Child, dataDir: string, port: number): Promise<{ page: Page; log: string[] }> {
+  const ca = readFileSync(join(dataDir, "pki", "ca.crt"), "utf8");
+  const browser = await launchBrowser({
+    args: [`--ignore-certificate-errors-spki-list=${spkiFingerprint(ca)}`],
+  });
+  const page = await browser.newPage();
+  const log = consoleOf(page);
+  await page.goto(pairingLink(server, port));
+  await page.waitForURL(`https://127.0.0.1:${port}/`, { timeout: 15_000 });
+  await waitForPicture(page, log);
+  return { page, log };
 }
 
 const VIDEO = (id: string) =>
@@ -64,9 +88,9 @@ describe("device-rtc serve", () => {
   it("creates its PKI on first run; the PKCS#12 opens with its password", async () => {
     const dataDir = mkdtempSync(join(tmpdir(), "device-rtc-data-"));
     const port = 23000 + Math.floor(Math.random() * 10000);
-    const served = await serve(dataDir, port);
-    expect(served.child.output()).toContain(served.url);
-    expect(served.child.output()).toContain(join(dataDir, "pki", "ca.crt"));
+    const server = await serve(dataDir, port);
+    expect(server.output()).toContain(`https://127.0.0.1:${port}/`);
+    expect(server.output()).toContain(join(dataDir, "pki", "ca.crt"));
     const pki = join(dataDir, "pki");
     const password = readFileSync(join(pki, "server.p12.password"), "utf8").trim();
     expect(() =>
@@ -81,18 +105,25 @@ describe("device-rtc serve", () => {
     const dataDir = mkdtempSync(join(tmpdir(), "device-rtc-data-"));
     const wav = join(dataDir, "speaker.wav");
     const port = 23000 + Math.floor(Math.random() * 10000);
-    const served = await serve(dataDir, port, ["--speaker", `file:${wav}`, "--incoming-video", "echo"]);
-    const server = served.child;
-    const { page, log, grantMedia } = await openApp(served);
+    const server = await serve(dataDir, port, ["--speaker", `file:${wav}`, "--incoming-video", "echo"]);
+    const { page, log } = await openApp(server, dataDir, port);
+    // The page runs under its strict Content-Security-Policy without a single violation.
+    expect(log.filter((line) => /Content Security Policy|Refused to/.test(line))).toEqual([]);
 
-    // The user allows the microphone and camera when the page first asks.
-    await grantMedia();
     await page.getByRole("button", { name: /Talk/ }).click();
     await page.getByRole("button", { name: /Camera/ }).click();
     await waitForPicture(page, log, "local");
     await waitForPicture(page, log, "echo");
     expect(await page.getByRole("button", { name: /Talk/ }).getAttribute("aria-pressed")).toBe("true");
-    await page.waitForTimeout(1500);
+    // The stats panel shows the device's real bitrate (about 1000 kbit/s of video), not "0 kbit/s".
+    const bitrate = await waitInPage<string>(
+      page,
+      `(() => { const text = document.getElementById("stat-bitrate").textContent; return Number.parseInt(text, 10) >= 100 ? text : null; })()`,
+      "a bitrate in the stats panel",
+      15_000,
+      log,
+    );
+    expect(bitrate).toMatch(/^[1-9]\d{2,} kbit\/s$/);
 
     mkdirSync(ARTIFACTS, { recursive: true });
     const screenshot = join(ARTIFACTS, "serve-page.png");
@@ -102,7 +133,6 @@ describe("device-rtc serve", () => {
     // The stage shows the moving test pattern, not a blank (uniform) box.
     const luma = pngLuma(stage);
     expect(luma.stddev).toBeGreaterThan(30);
-    expect(await page.locator("#stat-bitrate").textContent()).toMatch(/\d+ kbit\/s/);
 
     server.signal("SIGTERM");
     expect(await server.exited()).toBe(0);
@@ -112,9 +142,8 @@ describe("device-rtc serve", () => {
   it("the page reconnects after the server restarts", async () => {
     const dataDir = mkdtempSync(join(tmpdir(), "device-rtc-data-"));
     const port = 23000 + Math.floor(Math.random() * 10000);
-    const served = await serve(dataDir, port);
-    let server = served.child;
-    const { page, log } = await openApp(served);
+    let server = await serve(dataDir, port);
+    const { page, log } = await openApp(server, dataDir, port);
     server.signal("SIGTERM");
     expect(await server.exited()).toBe(0);
     await waitInPage(
@@ -124,7 +153,7 @@ describe("device-rtc serve", () => {
       10_000,
       log,
     );
-    server = (await serve(dataDir, port, [], { bed: served.bed, host: served.host })).child;
+    server = await serve(dataDir, port);
     await waitInPage(
       page,
       `document.getElementById("status").textContent === "connected"`,
@@ -143,14 +172,90 @@ describe("device-rtc serve", () => {
   });
 });
 
+describe("pairing", () => {
+  it("a browser that is not paired lands on the login page; `device-rtc pair` pairs it; a used link does not work twice", async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), "device-rtc-data-"));
+    const port = 23000 + Math.floor(Math.random() * 10000);
+    const server = await serve(dataDir, port);
+    expect(server.output()).toMatch(/Owner password \(.*\): [a-z2-9]{4}(-[a-z2-9]{4}){4}/);
+    const first = pairingLink(server, port);
+    const ca = readFileSync(join(dataDir, "pki", "ca.crt"), "utf8");
+    const browser = await launchBrowser({
+      args: [`--ignore-certificate-errors-spki-list=${spkiFingerprint(ca)}`],
+    });
+    const stranger = await browser.newPage();
+    await stranger.goto(`https://127.0.0.1:${port}/`);
+    await stranger.waitForURL(`https://127.0.0.1:${port}/login`, { timeout: 15_000 });
+    expect(await stranger.getByLabel("Owner password").isVisible()).toBe(true);
+    // The first link pairs this browser once…
+    const log = consoleOf(stranger);
+    await stranger.goto(first);
+    await stranger.waitForURL(`https://127.0.0.1:${port}/`, { timeout: 15_000 });
+    await waitForPicture(stranger, log);
+    // …and nobody else: a second browser gets the login page with a message.
+    const other = await (
+      await launchBrowser({ args: [`--ignore-certificate-errors-spki-list=${spkiFingerprint(ca)}`] })
+    ).newPage();
+    await other.goto(first);
+    await waitInPage(
+      other,
+      `!document.getElementById("login-error").hidden`,
+      "the used-link message",
+      10_000,
+    );
+    expect(await other.locator("#login-error").textContent()).toMatch(/not valid any more/);
+    // `device-rtc pair` makes a new one.
+    const pair = startCli(["pair", "--data-dir", dataDir, "--url", `https://127.0.0.1:${port}`]);
+    expect(await pair.exited()).toBe(0);
+    const link = pair.output().match(/https:\/\/127\.0\.0\.1:\d+\/pair#code=\S+/)?.[0] as string;
+    await other.goto(link);
+    await other.waitForURL(`https://127.0.0.1:${port}/`, { timeout: 15_000 });
+    await waitForPicture(other, consoleOf(other));
+  });
+});
+
+describe("roles in the page", () => {
+  it("a view token's link shows the picture, with Talk and Camera disabled", async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), "device-rtc-data-"));
+    const port = 23000 + Math.floor(Math.random() * 10000);
+    await serve(dataDir, port);
+    const token = startCli([
+      "token",
+      "create",
+      "--data-dir",
+      dataDir,
+      "--role",
+      "view",
+      "--url",
+      `https://127.0.0.1:${port}`,
+    ]);
+    expect(await token.exited()).toBe(0);
+    const link = token.output().match(/https:\/\/127\.0\.0\.1:\d+\/pair#code=\S+/)?.[0] as string;
+    const ca = readFileSync(join(dataDir, "pki", "ca.crt"), "utf8");
+    const page = await (
+      await launchBrowser({ args: [`--ignore-certificate-errors-spki-list=${spkiFingerprint(ca)}`] })
+    ).newPage();
+    const log = consoleOf(page);
+    await page.goto(link);
+    await page.waitForURL(`https://127.0.0.1:${port}/`, { timeout: 15_000 });
+    await waitForPicture(page, log);
+    expect(await page.getByRole("button", { name: /Talk/ }).isDisabled()).toBe(true);
+    expect(await page.getByRole("button", { name: /Camera/ }).isDisabled()).toBe(true);
+  });
+});
+
 describe("the web app's messages", () => {
   it("says so clearly when the signalling server cannot be reached", async () => {
     const dataDir = mkdtempSync(join(tmpdir(), "device-rtc-data-"));
     const port = 23000 + Math.floor(Math.random() * 10000);
-    const served = await serve(dataDir, port);
-    const { page, log } = await openServePage(served, {
-      path: `?signalling=${encodeURIComponent("wss://127.0.0.1:9/")}`,
+    await serve(dataDir, port);
+    const ca = readFileSync(join(dataDir, "pki", "ca.crt"), "utf8");
+    const browser = await launchBrowser({
+      args: [`--ignore-certificate-errors-spki-list=${spkiFingerprint(ca)}`],
     });
+    const page = await browser.newPage();
+    const log = consoleOf(page);
+    await page.goto(`https://127.0.0.1:${port}/?signalling=${encodeURIComponent("wss://127.0.0.1:9/")}`);
     await waitInPage(
       page,
       `document.getElementById("message").textContent.includes("Cannot reach the signalling server at wss://127.0.0.1:9/")`,

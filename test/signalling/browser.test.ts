@@ -56,8 +56,13 @@ describe("gstwebrtc-api 3.0.0 in Chromium through our signalling server", () => 
     );
     // Chrome's encoder starts small and ramps up with its bandwidth estimate; the aspect ratio holds.
     expect(first.videoWidth * 3).toBe(first.videoHeight * 4);
-    await new Promise((resolve) => setTimeout(resolve, 1000));
-    const later = (await consumer.evaluate(`t.inbound()`)) as Inbound;
+    const later = await waitInPage<Inbound>(
+      consumer,
+      `t.inbound().then((s) => (s.framesDecoded > ${(first.framesDecoded ?? 0) + 10} && s.audioBytes > ${first.audioBytes ?? 0} && s.currentTime > ${first.currentTime} ? s : null))`,
+      "the consumer to play on",
+      10_000,
+      [...consumerLog, ...producerLog],
+    );
     expect(later.framesDecoded ?? 0).toBeGreaterThan((first.framesDecoded ?? 0) + 10);
     expect(later.audioBytes ?? 0).toBeGreaterThan(first.audioBytes ?? 0);
     expect(later.currentTime).toBeGreaterThan(first.currentTime);

@@ -1,6 +1,6 @@
 /**
  * Conformance with gst-webrtc-signalling-server: every sequence (A–I) and error string of
- * ../shared/reference/gst-signalling-protocol.md, compared as exact JSON text on the wire.
+ * docs/PROTOCOL.md (§6, §7), compared as exact JSON text on the wire.
  */
 import { describe, expect, it } from "vitest";
 import { startServer, TestPeer } from "../helpers/signalling.ts";

@@ -109,12 +109,12 @@ describe("limits", () => {
   });
 
   it("refuses peers beyond --max-peers with HTTP 503 and accepts again once one leaves", async () => {
-    const { url } = await startServer({ maxPeers: 2 });
+    const { url, server } = await startServer({ maxPeers: 2 });
     const first = await TestPeer.connect(url);
     await TestPeer.connect(url);
     await expect(TestPeer.connect(url)).rejects.toThrow(/503/);
     first.close();
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await eventually(() => server.stats.connections === 1, "the first peer gone");
     await TestPeer.connect(url);
   });
 
@@ -135,7 +135,7 @@ describe("limits", () => {
 
 describe("misbehaving peers", () => {
   it("disconnects a peer that stops reading, without holding up anyone else", async () => {
-    const { url, server } = await startServer({ sendQueueLimit: 50, sendBufferLimit: 256 * 1024 });
+    const { url, server } = await startServer({ sendBufferLimit: 256 * 1024 });
     const { producer, stillRoutes } = await liveSession(url);
     // A second consumer of the same producer that never reads its socket.
     const stalled = await TestPeer.connect(url);
@@ -160,10 +160,9 @@ describe("misbehaving peers", () => {
     const { stillRoutes } = await liveSession(url);
     // ws answers pings automatically; a half-open peer does not.
     await TestPeer.connect(url, { autoPong: false });
-    const started = Date.now();
-    await eventually(() => server.stats.connections === 2, "the ghost is removed", 3000);
-    expect(Date.now() - started).toBeLessThan(1500);
-    // Peers that answer stay.
+    // How fast: `npm run bench:recovery` (ghost).
+    await eventually(() => server.stats.connections === 2, "the ghost is removed", 10_000);
+    // Peers that answer stay, over three more ping periods (a window in which nothing may happen).
     await new Promise((resolve) => setTimeout(resolve, 600));
     expect(server.stats.connections).toBe(2);
     await stillRoutes();
@@ -212,8 +211,15 @@ describe("accept errors", () => {
     expect(opened.filter(Boolean).length).toBeLessThan(12);
     for (const ws of sockets) ws.terminate();
     execFileSync("prlimit", [pid, `--nofile=${softLimit}:`]);
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    const peer = await TestPeer.connect(`ws://127.0.0.1:${port}`);
+    // The server accepts again as soon as descriptors are free: retry until it does.
+    let peer: TestPeer | undefined;
+    for (let attempt = 0; !peer; attempt++) {
+      peer = await TestPeer.connect(`ws://127.0.0.1:${port}`).catch((error: Error) => {
+        if (attempt >= 50) throw error;
+        return undefined;
+      });
+      if (!peer) await new Promise((resolve) => setTimeout(resolve, 100));
+    }
     peer.send(`{"type":"list"}`);
     expect(await peer.next()).toBe(`{"type":"list","producers":[]}`);
     server.signal("SIGTERM");

@@ -17,7 +17,7 @@ const files = {
 let caPem = "";
 
 beforeAll(() => {
-  const ca = createCertificateAuthority("device-rtc test CA");
+  const ca = createCertificateAuthority("device-rtc test CA", ["localhost", "127.0.0.1"]);
   const server = issueServerCertificate(ca, ["localhost", "127.0.0.1"]);
   caPem = ca.certificate;
   writeFileSync(files.ca, ca.certificate);
@@ -67,7 +67,7 @@ describe("TLS", () => {
   });
 
   it("exits 1 naming a key that does not match", async () => {
-    const other = issueServerCertificate(createCertificateAuthority("other"), ["localhost"]);
+    const other = issueServerCertificate(createCertificateAuthority("other", ["localhost"]), ["localhost"]);
     const wrongKey = join(dir, "wrong.key");
     writeFileSync(wrongKey, other.key);
     await failsNaming(["--cert", files.cert, "--key", wrongKey], "wrong.key", /cannot be used for TLS/);

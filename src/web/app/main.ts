@@ -39,6 +39,10 @@ const signallingUrl =
 interface AppConfig {
   /** The device's producer and consumer name. */
   deviceName?: string;
+  /** What this browser may do (docs/SECURITY.md "Roles"). */
+  role?: "view" | "talk" | "admin";
+  /** No authentication on this server (`--open`). */
+  open?: boolean;
 }
 
 const state = {
@@ -54,6 +58,8 @@ const state = {
   send: { audio: false, video: false },
   sending: undefined as ProducerSession | undefined,
   echo: undefined as { id: string; session: ConsumerSession } | undefined,
+  /** The `view` role may watch and listen only. */
+  maySend: true,
 };
 
 function setStatus(text: string, kind: "ok" | "bad" | "" = ""): void {
@@ -102,8 +108,8 @@ api.registerConnectionListener({
     clearTimeout(unreachable);
     setStatus("connected", "ok");
     if (!state.watching) showMessage("Waiting for the device…");
-    ui.talk.disabled = false;
-    ui.camera.disabled = false;
+    ui.talk.disabled = !state.maySend;
+    ui.camera.disabled = !state.maySend;
   },
   disconnected() {
     state.connected = false;
@@ -114,6 +120,12 @@ api.registerConnectionListener({
     state.echo = undefined;
     ui.echoFigure.hidden = true;
     if (state.everConnected) showMessage("Lost the connection to the device; reconnecting…");
+    // Logged out, or this browser's access was revoked: the login page says what to do.
+    void fetch("config.json", { cache: "no-store", credentials: "same-origin" })
+      .then((response) => {
+        if (response.status === 401 && !params.has("signalling")) location.replace("/login");
+      })
+      .catch(() => {});
   },
 });
 
@@ -142,7 +154,11 @@ api.registerPeerListener({
   },
 });
 
-/** The device's own producer: its name when the server told us, else the first non-echo producer. */
+/**
+ * The device's own producer. With authentication the server shows this page only the device's peers
+ * (and refuses the device's name and `echoOf` to anyone else), so any non-echo producer is the device;
+ * on an open server the name from /config.json picks it.
+ */
 function isDevice(peer: Peer): boolean {
   if (echoOf(peer)) return false;
   return state.deviceName === undefined || nameOf(peer) === state.deviceName;
@@ -291,7 +307,12 @@ function watchEcho(peer: Peer): void {
 async function loadConfig(): Promise<AppConfig> {
   if (params.has("signalling")) return {};
   try {
-    const response = await fetch("config.json", { cache: "no-store" });
+    const response = await fetch("config.json", { cache: "no-store", credentials: "same-origin" });
+    if (response.status === 401) {
+      // Not paired yet (or logged out): the login page explains how.
+      location.replace("/login");
+      return {};
+    }
     return response.ok ? ((await response.json()) as AppConfig) : {};
   } catch {
     return {};
@@ -300,6 +321,12 @@ async function loadConfig(): Promise<AppConfig> {
 
 void loadConfig().then((config) => {
   state.deviceName = config.deviceName;
+  state.maySend = config.role !== "view";
+  if (!state.maySend) {
+    ui.talk.disabled = true;
+    ui.camera.disabled = true;
+    ui.talk.title = ui.camera.title = "This browser may watch and listen only (view role).";
+  }
   if (config.deviceName) ui.title.textContent = config.deviceName;
   // Producers listed before the config arrived.
   for (const peer of state.producers.values()) if (!state.watching && isDevice(peer)) watch(peer);

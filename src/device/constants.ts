@@ -1,0 +1,32 @@
+/**
+ * Every timing number of the device agent, named, with the reason for its value (Pion's
+ * `constants.go` style). Media tuning lives in src/media/constants.ts.
+ */
+
+/**
+ * How long a peer connection may stay ICE "disconnected" before the session is given up, ms — for
+ * viewers and senders alike. Long enough for a phone to switch from Wi-Fi to LTE and for ICE consent
+ * freshness (RFC 7675 §5.1: 30 s without a response means failed) to recover a path; short enough
+ * that a vanished viewer's encoder share and a vanished talker's speaker slot come back soon.
+ */
+export const DISCONNECTED_GIVE_UP_MS = 10_000;
+
+/**
+ * How long a new sender's session waits for the server's `list` to learn the sender's name before
+ * using the start of its peer id instead, ms. The reply comes in a round trip; this bounds a server
+ * that never answers.
+ */
+export const SENDER_NAME_WAIT_MS = 2000;
+
+/**
+ * After a consumed producer's session ends (`--consume NAME`), look for it again after this long, ms:
+ * a producer that restarts re-registers within a second or two, and a tight loop would hammer a
+ * producer that rejects us.
+ */
+export const CONSUME_AGAIN_MS = 2000;
+
+/** Connecting to the signalling server gives up after this long, ms: the GStreamer signaller's 20 s. */
+export const SIGNALLING_CONNECT_TIMEOUT_MS = 20_000;
+
+/** Closing the signalling WebSocket waits this long for the server's close frame before dropping it, ms. */
+export const SIGNALLING_CLOSE_GRACE_MS = 1000;

@@ -1,0 +1,69 @@
+/**
+ * The page renders every peer-provided string as text. Producers with hostile names (markup, script,
+ * bidi overrides, quotes, 4 KiB) are listed on an open server (where the page sees every producer);
+ * nothing they contain runs or becomes an element, under the page's strict CSP.
+ */
+import { describe, expect, it } from "vitest";
+import { createLogger } from "../../src/common/logger.ts";
+import { SignallingServer } from "../../src/signalling/SignallingServer.ts";
+import { AppServer } from "../../src/web/AppServer.ts";
+import { consoleOf, launchBrowser, waitInPage } from "../helpers/browser.ts";
+import { onCleanup } from "../helpers/cleanup.ts";
+import { WEB_ROOT } from "../helpers/secure-server.ts";
+import { TestPeer } from "../helpers/signalling.ts";
+
+const HOSTILE = [
+  `<img src=x onerror="window.pwned=1">`,
+  `"><script>window.pwned=2</script>`,
+  `</li><li><a href="javascript:window.pwned=3">click</a>`,
+  `\u202egnp.exe\u202c & 'quotes' \\ {} ! =`,
+  `${"W".repeat(4000)}`,
+];
+
+describe("hostile names in the page", () => {
+  it("are shown as text, never markup or script", async () => {
+    const logger = createLogger("test", { level: "silent" });
+    const signalling = new SignallingServer({ logger });
+    const app = await AppServer.start({
+      host: "127.0.0.1",
+      port: 0,
+      tls: undefined,
+      webRoot: WEB_ROOT,
+      config: { deviceName: "Porch" },
+      signalling,
+      logger,
+    });
+    onCleanup(async () => {
+      await signalling.close();
+      await app.close();
+    });
+    const url = `ws://127.0.0.1:${app.port}`;
+    for (const name of HOSTILE) {
+      const peer = await TestPeer.connect(url);
+      peer.send(
+        `{"type":"setPeerStatus","roles":["producer"],"meta":{"name":${JSON.stringify(name)}},"peerId":"${peer.id}"}`,
+      );
+    }
+    const browser = await launchBrowser();
+    const page = await browser.newPage();
+    const log = consoleOf(page);
+    await page.goto(`http://127.0.0.1:${app.port}/`);
+    await waitInPage(
+      page,
+      `document.querySelectorAll("#producers li").length === ${HOSTILE.length}`,
+      "the list",
+      15_000,
+      log,
+    );
+    const shown = (await page.evaluate(
+      `[...document.querySelectorAll("#producers button")].map((b) => b.textContent)`,
+    )) as string[];
+    expect(shown.sort()).toEqual([...HOSTILE].sort());
+    expect(await page.evaluate("window.pwned")).toBeUndefined();
+    expect(
+      await page.evaluate(
+        `document.querySelectorAll("#producers img, #producers script, #producers a").length`,
+      ),
+    ).toBe(0);
+  });
+});

@@ -158,7 +158,34 @@ export function colourDistance(a: number[], b: number[]): number {
 
 /** Mean and standard deviation of the luma of a PNG (e.g. a screenshot), decoded with GStreamer. */
 export function pngLuma(png: string): { mean: number; stddev: number } {
-  const pixels = decodeToBytes(png, ["videoconvert", "!", "video/x-raw,format=GRAY8"]);
+  // pngdec directly: a PNG has one stream, and decodeAll's second (fakesink) branch would wait for
+  // a pad that never comes (gst-launch-1.0 then runs into its timeout).
+  const dir = mkdtempSync(join(tmpdir(), "device-rtc-decode-"));
+  const out = join(dir, "decoded.raw");
+  let pixels: Buffer;
+  try {
+    execFileSync(
+      "gst-launch-1.0",
+      [
+        "-q",
+        "filesrc",
+        `location=${png}`,
+        "!",
+        "pngdec",
+        "!",
+        "videoconvert",
+        "!",
+        "video/x-raw,format=GRAY8",
+        "!",
+        "filesink",
+        `location=${out}`,
+      ],
+      { timeout: 60_000 },
+    );
+    pixels = readFileSync(out);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
   let sum = 0;
   for (const value of pixels) sum += value;
   const mean = sum / pixels.length;

@@ -15,15 +15,19 @@ export interface LaunchOptions {
   /** Extra Chromium flags (e.g. certificate pinning). */
   args?: string[];
   ignoreHTTPSErrors?: boolean;
+  /** The Chromium to run (e.g. a wrapper that enters a network namespace of the test bed). */
+  executablePath?: string;
+  /** Flags instead of CHROMIUM_WEBRTC_ARGS (e.g. CHROMIUM_BED_ARGS: default ICE settings). */
+  baseArgs?: string[];
 }
 
 /** Launches Chromium with a fresh profile; closed (and the profile removed) after the test. */
 export async function launchBrowser(options: LaunchOptions = {}): Promise<BrowserContext> {
   const profile = mkdtempSync(join(tmpdir(), "device-rtc-chromium-"));
   const context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM_PATH,
+    executablePath: options.executablePath ?? CHROMIUM_PATH,
     headless: true,
-    args: [...CHROMIUM_WEBRTC_ARGS, ...(options.args ?? [])],
+    args: [...(options.baseArgs ?? CHROMIUM_WEBRTC_ARGS), ...(options.args ?? [])],
     ignoreHTTPSErrors: options.ignoreHTTPSErrors ?? false,
   });
   onCleanup(async () => {

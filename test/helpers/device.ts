@@ -1,7 +1,10 @@
 /** Starting a real `device-rtc device` process and a gstwebrtc-api page that consumes it. */
 import type { BrowserContext, Page } from "playwright-core";
-import { consoleOf, launchBrowser, waitInPage } from "./browser.ts";
-import { inLoopbackOnlyNamespace } from "./netns.ts";
+import { SignallingServer } from "../../src/signalling/SignallingServer.ts";
+import { CHROMIUM_PATH, consoleOf, type LaunchOptions, launchBrowser, waitInPage } from "./browser.ts";
+import { onCleanup } from "./cleanup.ts";
+import { type BedHost, bedAvailable, bedOf, type HostOptions, NetBed } from "./netbed.ts";
+import { CHROMIUM_BED_ARGS, inLoopbackOnlyNamespace } from "./netns.ts";
 import { type Child, startCli } from "./processes.ts";
 import { startServer } from "./signalling.ts";
 import { GSTWEBRTC_API_BUNDLE, serveStatic } from "./static-server.ts";
@@ -13,15 +16,52 @@ export function loopbackFlags(): string[] {
   return inLoopbackOnlyNamespace() ? [] : ["--loopback-only"];
 }
 
-/** Starts `device-rtc device` against `signalling` and waits until it has registered. */
+/**
+ * Starts `device-rtc device` against `signalling` and waits until it has registered. When the
+ * signalling server is on a test bed's LAN, the device runs on its own host of that LAN.
+ */
 export async function startDevice(
   signalling: string,
   args: string[],
   env: NodeJS.ProcessEnv = {},
+  options: HostOptions & { ready?: RegExp } = {},
 ): Promise<Child> {
-  const device = startCli(["device", "--server", signalling, ...loopbackFlags(), ...args], env);
-  await device.waitFor(/registered as producer/, 30_000);
+  const bed = bedOf(signalling);
+  const device = bed
+    ? (await bed.host(`device${bed.hosts.length}`, options)).cli(
+        ["device", "--server", signalling, ...args],
+        env,
+      )
+    : startCli(["device", "--server", signalling, ...loopbackFlags(), ...args], env);
+  await device.waitFor(options.ready ?? /registered as producer/, 30_000);
   return device;
+}
+
+/**
+ * Chromium on its own host of the bed, with default ICE settings. `origins` are http:// origins on
+ * the bed that may use the camera and microphone (a LAN address is not a secure context).
+ * With `permissions: "ask"` no camera/microphone permission is given up front (as for a first-time
+ * visitor: Chromium then hides its addresses behind mDNS names); call grantPermissions() later, as
+ * a user clicking "Allow" would. The default grants every request (fake UI), which also makes
+ * Chromium show its host addresses in candidates, as it does for a page that has the camera.
+ */
+export async function launchBrowserOn(
+  host: BedHost,
+  origins: string[] = [],
+  options: LaunchOptions & { permissions?: "granted" | "ask" } = {},
+): Promise<BrowserContext> {
+  return launchBrowser({
+    executablePath: host.wrapper(CHROMIUM_PATH),
+    baseArgs:
+      options.permissions === "ask"
+        ? CHROMIUM_BED_ARGS.filter((flag) => flag !== "--use-fake-ui-for-media-stream")
+        : CHROMIUM_BED_ARGS,
+    ...options,
+    args: [
+      ...(origins.length ? [`--unsafely-treat-insecure-origin-as-secure=${origins.join(",")}`] : []),
+      ...(options.args ?? []),
+    ],
+  });
 }
 
 /** A device called "dev" sending the test pattern and tone, plus `extra` flags (later flags win). */
@@ -31,27 +71,63 @@ export function startTestDevice(signalling: string, extra: string[] = []): Promi
 
 export interface Stage {
   signalling: string;
-  server: Awaited<ReturnType<typeof startServer>>["server"];
+  server: SignallingServer;
   browser: BrowserContext;
   pageUrl: string;
+  /** The LAN, when the test runs on the network test bed (see netbed.ts). */
+  bed?: NetBed;
+  /** The browser's host on the bed. */
+  viewer?: BedHost;
   /** Opens a page connected to the signalling server as `name`. */
   openPage(name: string): Promise<{ page: Page; log: string[] }>;
 }
 
-/** A signalling server, a static server for the test page and a browser; all closed after the test. */
-export async function stage(): Promise<Stage> {
-  const { url: signalling, server } = await startServer();
-  const origin = await serveStatic({
+export interface StageOptions {
+  /** The browser's link (e.g. impaired through the link emulator). */
+  viewer?: HostOptions;
+  /** Extra query parameters for the test page (e.g. ice: a JSON list of RTCIceServer). */
+  query?: Record<string, string>;
+}
+
+/**
+ * A signalling server, a static server for the test page and a browser; all closed after the test.
+ * On the network test bed (npm test, as root) the servers listen on the LAN's switch address and
+ * the browser runs on its own host with default ICE settings; startDevice() then puts the device on
+ * another host of the same LAN. Elsewhere everything is on 127.0.0.1.
+ */
+export async function stage(options: StageOptions = {}): Promise<Stage> {
+  let signalling: string;
+  let server: SignallingServer;
+  let origin: string;
+  let browser: BrowserContext;
+  let bed: NetBed | undefined;
+  let viewer: BedHost | undefined;
+  const routes = {
     "/": { file: PAGE },
     "/gstwebrtc-api.js": { file: GSTWEBRTC_API_BUNDLE },
-  });
-  const browser = await launchBrowser();
-  const pageUrl = `${origin}/?signalling=${encodeURIComponent(signalling)}`;
+  };
+  if (bedAvailable()) {
+    bed = await NetBed.create();
+    server = await SignallingServer.listen({ host: bed.lanAddress, port: 0 });
+    const stopServer = server;
+    onCleanup(() => stopServer.close());
+    signalling = `ws://${bed.lanAddress}:${server.address?.port}`;
+    origin = await serveStatic(routes, bed.lanAddress);
+    viewer = await bed.host("viewer", options.viewer);
+    browser = await launchBrowserOn(viewer, [origin]);
+  } else {
+    ({ url: signalling, server } = await startServer());
+    origin = await serveStatic(routes);
+    browser = await launchBrowser();
+  }
+  const query = new URLSearchParams({ signalling, ...options.query });
+  const pageUrl = `${origin}/?${query}`;
   return {
     signalling,
     server,
     browser,
     pageUrl,
+    ...(bed ? { bed, viewer } : {}),
     async openPage(name) {
       const page = await browser.newPage();
       const log = consoleOf(page);

@@ -23,13 +23,18 @@ export function discover(file: string): Discovered {
 }
 
 /**
- * `decodebin` with every stream it finds consumed: the first link takes the stream `steps` can take,
- * every other stream (the audio of a video file, or the video of an audio check) goes to a fakesink.
- * With an unlinked stream decodebin's queue fills and the whole pipeline can stall at random — the
- * cause of occasional 60 s timeouts on recordings that hold both video and audio.
+ * `decodebin` with every stream of `file` consumed: the first link takes the stream `steps` can take;
+ * a file's second stream (the audio of a video file, or the video of an audio check) goes to a
+ * fakesink. With an unlinked stream decodebin's queue fills and the whole pipeline can stall at random
+ * (occasional 60 s timeouts on recordings that hold both video and audio). The extra branch is added
+ * only when the file has a second stream: a sink that never gets data never ends, and neither would
+ * the pipeline.
  */
-function decodeAll(steps: string[]): string[] {
-  return ["decodebin", "name=d", "d.", "!", ...steps, "d.", "!", "fakesink", "sync=false", "async=false"];
+function decodeAll(file: string, steps: string[]): string[] {
+  const { video, audio } = discover(file);
+  const other =
+    video.length > 0 && audio.length > 0 ? ["d.", "!", "fakesink", "sync=false", "async=false"] : [];
+  return ["decodebin", "name=d", "d.", "!", ...steps, ...other];
 }
 
 /**
@@ -40,8 +45,6 @@ function decodeToBytes(
   file: string,
   steps: string[],
   sink: "filesink" | "multifilesink" = "filesink",
-  /** One stream only (an image): no second branch, whose fakesink would never see an end of stream. */
-  single = false,
 ): Buffer {
   const dir = mkdtempSync(join(tmpdir(), "device-rtc-decode-"));
   const out = join(dir, "decoded.raw");
@@ -53,9 +56,7 @@ function decodeToBytes(
         "filesrc",
         `location=${file}`,
         "!",
-        ...(single
-          ? ["decodebin", "!", ...steps, "!", sink, `location=${out}`]
-          : decodeAll([...steps, "!", sink, `location=${out}`])),
+        ...decodeAll(file, [...steps, "!", sink, `location=${out}`]),
       ],
       {
         timeout: 60_000,
@@ -69,9 +70,13 @@ function decodeToBytes(
 
 /** Decodes a whole file; throws if any part of it does not decode. */
 export function decodesToTheEnd(file: string): void {
-  execFileSync("gst-launch-1.0", ["-q", "filesrc", `location=${file}`, "!", ...decodeAll(["fakesink"])], {
-    timeout: 60_000,
-  });
+  execFileSync(
+    "gst-launch-1.0",
+    ["-q", "filesrc", `location=${file}`, "!", ...decodeAll(file, ["fakesink"])],
+    {
+      timeout: 60_000,
+    },
+  );
 }
 
 /** RMS (0…1) of the decoded audio of a file, mono 48 kHz. */
@@ -168,7 +173,7 @@ export function colourDistance(a: number[], b: number[]): number {
 
 /** Mean and standard deviation of the luma of a PNG (e.g. a screenshot), decoded with GStreamer. */
 export function pngLuma(png: string): { mean: number; stddev: number } {
-  const pixels = decodeToBytes(png, ["videoconvert", "!", "video/x-raw,format=GRAY8"], "filesink", true);
+  const pixels = decodeToBytes(png, ["videoconvert", "!", "video/x-raw,format=GRAY8"]);
   let sum = 0;
   for (const value of pixels) sum += value;
   const mean = sum / pixels.length;
@@ -181,7 +186,13 @@ export function pngLuma(png: string): { mean: number; stddev: number } {
 export function decodedSpanSeconds(file: string): number {
   const output = execFileSync(
     "gst-launch-1.0",
-    ["-v", "filesrc", `location=${file}`, "!", ...decodeAll(["fakesink", "silent=false", "sync=false"])],
+    [
+      "-v",
+      "filesrc",
+      `location=${file}`,
+      "!",
+      ...decodeAll(file, ["fakesink", "silent=false", "sync=false"]),
+    ],
     { encoding: "utf8", timeout: 60_000, maxBuffer: 64 * 1024 * 1024 },
   );
   const times = [...output.matchAll(/pts: (\d+):(\d+):([\d.]+)/g)].map(

@@ -32,3 +32,11 @@ export const CHROMIUM_WEBRTC_ARGS = [
   "--allow-loopback-in-peer-connection",
   "--autoplay-policy=no-user-gesture-required",
 ];
+
+/**
+ * Chromium flags on the network test bed: fake camera and microphone and no background traffic, but
+ * Chromium's own default ICE settings (mDNS host candidates, no loopback candidates), as a user has.
+ */
+export const CHROMIUM_BED_ARGS = CHROMIUM_WEBRTC_ARGS.filter(
+  (flag) => flag !== "--allow-loopback-in-peer-connection" && !flag.startsWith("--disable-features="),
+).concat(["--disable-features=MediaRouter,OptimizationHints,Translate"]);

@@ -28,10 +28,16 @@ export function startCli(args: string[], env: NodeJS.ProcessEnv = {}): Child {
   return startChild(DEVICE_RTC_BIN, args, env);
 }
 
-export function startChild(command: string, args: string[], env: NodeJS.ProcessEnv = {}): Child {
+export function startChild(
+  command: string,
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+  options: { stdin?: boolean } = {},
+): Child {
   const child = spawn(command, args, {
     env: { ...process.env, ...env },
-    stdio: ["ignore", "pipe", "pipe"],
+    // stdin is a pipe only when asked for (a peer driven over stdin).
+    stdio: [options.stdin ? "pipe" : "ignore", "pipe", "pipe"],
     detached: true, // its own process group, so stop() reaches its children too
   });
   let output = "";

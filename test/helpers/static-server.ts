@@ -16,9 +16,13 @@ export const GSTWEBRTC_API_BUNDLE = new URL(
   import.meta.url,
 ).pathname;
 
-/** Serves `routes` (path → file path or inline content); closed after the test. */
+/**
+ * Serves `routes` (path → file path or inline content) on `host` (e.g. a test bed's LAN address);
+ * closed after the test.
+ */
 export async function serveStatic(
   routes: Record<string, { file: string } | { content: string }>,
+  host = "127.0.0.1",
 ): Promise<string> {
   const server = createServer((request, response) => {
     const path = new URL(request.url ?? "/", "http://x").pathname;
@@ -31,7 +35,7 @@ export async function serveStatic(
     const extension = path.slice(path.lastIndexOf("."));
     response.writeHead(200, { "content-type": TYPES[extension] ?? "text/html" }).end(body);
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  await new Promise<void>((resolve) => server.listen(0, host, resolve));
   onCleanup(
     () =>
       new Promise<void>((resolve) => {
@@ -39,5 +43,5 @@ export async function serveStatic(
         server.close(() => resolve());
       }),
   );
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return `http://${host}:${(server.address() as AddressInfo).port}`;
 }

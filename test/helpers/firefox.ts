@@ -1,0 +1,116 @@
+/**
+ * Debian's Firefox ESR as a peer, driven by puppeteer-core over WebDriver BiDi (no browser download:
+ * the system's /usr/bin/firefox-esr), on its own host of the network test bed. Fake camera and
+ * microphone, no permission prompts; Firefox's default ICE settings (mDNS host candidates).
+ */
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createConnection, createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import puppeteer, { type Browser, type Page } from "puppeteer-core";
+import { onCleanup } from "./cleanup.ts";
+import type { BedHost } from "./netbed.ts";
+import { startChild } from "./processes.ts";
+
+export const FIREFOX_PATH = process.env.FIREFOX_PATH ?? "/usr/bin/firefox-esr";
+
+const PREFS: Record<string, string | number | boolean> = {
+  "media.navigator.streams.fake": true,
+  "media.navigator.permission.disabled": true,
+  // The bed's pages are plain http:// on a LAN address.
+  "media.devices.insecure.enabled": true,
+  "media.getusermedia.insecure.enabled": true,
+  "media.autoplay.default": 0,
+  // No background traffic.
+  "network.captive-portal-service.enabled": false,
+  "network.connectivity-service.enabled": false,
+  "browser.safebrowsing.update.enabled": false,
+  "app.update.enabled": false,
+  "datareporting.policy.dataSubmissionEnabled": false,
+  "toolkit.telemetry.enabled": false,
+  "browser.shell.checkDefaultBrowser": false,
+  "remote.prefs.recommended": true,
+};
+
+/**
+ * Firefox ESR on `host`. Its WebDriver BiDi endpoint listens on 127.0.0.1 inside the host's
+ * namespace; a relay there exposes it on a Unix socket (a path, shared by all namespaces), and a
+ * relay here turns that back into a local TCP port for puppeteer.
+ */
+export async function launchFirefox(host: BedHost): Promise<Browser> {
+  const profile = mkdtempSync(join(tmpdir(), "device-rtc-firefox-"));
+  onCleanup(() => rmSync(profile, { recursive: true, force: true }));
+  writeFileSync(
+    join(profile, "user.js"),
+    Object.entries(PREFS)
+      .map(([key, value]) => `user_pref(${JSON.stringify(key)}, ${JSON.stringify(value)});`)
+      .join("\n"),
+  );
+  // Firefox checks the Host header of the WebSocket handshake: the relay here listens on the same
+  // port as Firefox does in its namespace.
+  const local = createServer((client) => {
+    const upstream = createConnection(socket);
+    client.pipe(upstream).pipe(client);
+    client.on("error", () => upstream.destroy());
+    upstream.on("error", () => client.destroy());
+  });
+  await new Promise<void>((resolve) => local.listen(0, "127.0.0.1", resolve));
+  onCleanup(() => new Promise<void>((resolve) => local.close(() => resolve())));
+  const port = (local.address() as { port: number }).port;
+  const socket = join(profile, "bidi.sock");
+  const firefox = startChild("nsenter", [
+    "-t",
+    String(host.pid),
+    "-n",
+    "--",
+    FIREFOX_PATH,
+    "--headless",
+    "--no-remote",
+    "--profile",
+    profile,
+    `--remote-debugging-port=${port}`,
+    "about:blank",
+  ]);
+  await firefox.waitFor(/WebDriver BiDi listening on ws:\/\/127\.0\.0\.1:\d+/, 30_000);
+  const relay = host.run(process.execPath, [
+    "-e",
+    `const net = require("node:net");
+     net.createServer((c) => { const u = net.connect(${port}, "127.0.0.1"); c.pipe(u).pipe(c); c.on("error", () => u.destroy()); u.on("error", () => c.destroy()); })
+       .listen(${JSON.stringify(socket)}, () => console.log("relay ready"));`,
+  ]);
+  await relay.waitFor(/relay ready/);
+  const browser = await puppeteer.connect({
+    browserWSEndpoint: `ws://127.0.0.1:${port}/session`,
+    protocol: "webDriverBiDi",
+  });
+  onCleanup(async () => {
+    await browser.close().catch(() => {});
+    await firefox.stop();
+  });
+  return browser;
+}
+
+/** Collects the page's console output, for failure messages. */
+export function firefoxConsole(page: Page): string[] {
+  const lines: string[] = [];
+  page.on("console", (message) => lines.push(`${message.type()}: ${message.text()}`));
+  page.on("pageerror", (error) => lines.push(`pageerror: ${String(error)}`));
+  return lines;
+}
+
+/** Polls `fn` in the page until it returns a truthy value. */
+export async function waitInFirefox<T>(
+  page: Page,
+  fn: string,
+  what: string,
+  timeoutMs = 20_000,
+  log: string[] = [],
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = (await page.evaluate(fn)) as T;
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}\n${log.join("\n")}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}

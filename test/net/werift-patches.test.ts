@@ -1,0 +1,281 @@
+/**
+ * The fixes in patches/ (applied to werift on install), each pinned by a test that fails without it.
+ * Two werift peers talk over 127.0.0.1 in this process; SDP is edited between them the way real
+ * peers write it (webrtcsink's max-bundle offer, a webrtcbin app that signals no SSRC).
+ */
+import dgram from "node:dgram";
+import dns from "node:dns";
+import { isIP } from "node:net";
+import { afterEach, describe, expect, it } from "vitest";
+import {
+  DtlsClient,
+  MediaStreamTrack,
+  ntpTime,
+  ntpTimeToEpochMs,
+  RTCDtlsParameters,
+  RTCDtlsTransport,
+  RTCPeerConnection,
+  RtcpSrPacket,
+  RtpHeader,
+  RtpPacket,
+} from "werift";
+import { createPeerConnection } from "../../src/device/webrtc.ts";
+
+const peers: RTCPeerConnection[] = [];
+afterEach(async () => {
+  for (const pc of peers.splice(0)) await pc.close().catch(() => {});
+});
+
+/** A werift peer that talks only over 127.0.0.1 (as the device does with --loopback-only). */
+function peer(): RTCPeerConnection {
+  // The device's own codec table: VP8 on payload type 96, Opus on 111.
+  const pc = createPeerConnection({ iceServers: [], loopbackOnly: true }, { video: ["vp8"], audio: true });
+  peers.push(pc);
+  return pc;
+}
+
+/** Offers from `sender` to `receiver` (after `edit`), answers, and waits until both are connected. */
+async function connect(
+  sender: RTCPeerConnection,
+  receiver: RTCPeerConnection,
+  edit: (sdp: string) => string = (sdp) => sdp,
+): Promise<void> {
+  await sender.setLocalDescription(await sender.createOffer());
+  await waitGathered(sender);
+  await receiver.setRemoteDescription({ type: "offer", sdp: edit(sender.localDescription?.sdp ?? "") });
+  await receiver.setLocalDescription(await receiver.createAnswer());
+  await waitGathered(receiver);
+  await sender.setRemoteDescription({ type: "answer", sdp: receiver.localDescription?.sdp ?? "" });
+  await Promise.all(
+    [sender, receiver].map(
+      (pc) =>
+        new Promise<void>((resolve, reject) => {
+          if (pc.connectionState === "connected") return resolve();
+          const timer = setTimeout(() => reject(new Error("not connected within 10 s")), 10_000);
+          pc.connectionStateChange.subscribe((state) => {
+            if (state === "connected") {
+              clearTimeout(timer);
+              resolve();
+            }
+          });
+        }),
+    ),
+  );
+}
+
+async function waitGathered(pc: RTCPeerConnection): Promise<void> {
+  for (let i = 0; i < 200 && pc.iceGatheringState !== "complete"; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+function rtp(payloadType: number, sequenceNumber: number, timestamp: number, ssrc = 0x1234): Buffer {
+  return new RtpPacket(
+    new RtpHeader({ payloadType, sequenceNumber, timestamp, ssrc, marker: true }),
+    Buffer.from([0x90, 0x80, 0x80, 0x00, 0x9d, 0x01, 0x2a]),
+  ).serialize();
+}
+
+/** Sends RTP on every sending track of `pc` until stopped. */
+function pump(pc: RTCPeerConnection): () => void {
+  let seq = 0;
+  const timer = setInterval(() => {
+    seq++;
+    for (const transceiver of pc.getTransceivers()) {
+      const track = transceiver.sender.track;
+      if (!track) continue;
+      const pt = transceiver.kind === "video" ? 96 : 111;
+      track.writeRtp(rtp(pt, seq, seq * (transceiver.kind === "video" ? 3000 : 960)));
+    }
+  }, 20);
+  return () => clearInterval(timer);
+}
+
+/** Kinds of the tracks `pc` fired onTrack for, each with the count of RTP packets it delivered. */
+function received(pc: RTCPeerConnection): Map<string, number> {
+  const counts = new Map<string, number>();
+  pc.onTrack.subscribe((track) => {
+    counts.set(track.kind, 0);
+    track.onReceiveRtp.subscribe(() => counts.set(track.kind, (counts.get(track.kind) ?? 0) + 1));
+  });
+  return counts;
+}
+
+function sendingPeer(): RTCPeerConnection {
+  const pc = peer();
+  pc.addTransceiver(new MediaStreamTrack({ kind: "video" }), { direction: "sendonly" });
+  pc.addTransceiver(new MediaStreamTrack({ kind: "audio" }), { direction: "sendonly" });
+  return pc;
+}
+
+describe("werift patches", () => {
+  it("stun-only-if-configured: gathering with no ICE servers sends nothing to a third party", async () => {
+    const destinations: string[] = [];
+    // werift resolves a STUN server's name with dns.promises.lookup before its first request.
+    const originalLookup = dns.promises.lookup;
+    dns.promises.lookup = (async (host: string) => {
+      destinations.push(host);
+      throw new Error("no lookups in this test");
+    }) as typeof originalLookup;
+    const original = dgram.Socket.prototype.send;
+    // Record every datagram's destination; swallow those to anything but a literal local address.
+    dgram.Socket.prototype.send = function (this: dgram.Socket, ...args: unknown[]) {
+      const address = args.find((a, i) => i > 0 && typeof a === "string") as string | undefined;
+      if (address !== undefined) destinations.push(address);
+      if (address !== undefined && isIP(address) === 0) return;
+      return (original as (...a: unknown[]) => void).apply(this, args);
+    } as typeof original;
+    try {
+      const pc = new RTCPeerConnection({
+        iceServers: [],
+        iceUseIpv6: false,
+        iceAdditionalHostAddresses: ["127.0.0.1"],
+      });
+      peers.push(pc);
+      pc.addTransceiver("video", { direction: "sendonly" });
+      await pc.setLocalDescription(await pc.createOffer());
+      await waitGathered(pc);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    } finally {
+      dgram.Socket.prototype.send = original;
+      dns.promises.lookup = originalLookup;
+    }
+    expect(destinations.filter((d) => isIP(d) === 0)).toEqual([]);
+  });
+
+  it("bundle-only-sections: a max-bundle offer's port-0 bundle-only audio gets onTrack and its RTP", async () => {
+    const sender = sendingPeer();
+    const receiver = peer();
+    const counts = received(receiver);
+    // What webrtcsink (max-bundle) and Firefox send: every m-line after the first has port 0 and
+    // a=bundle-only (RFC 8843 §7.2).
+    let offer = "";
+    const maxBundle = (sdp: string) => {
+      const [head, ...sections] = sdp.split(/\r\n(?=m=)/);
+      offer = [
+        head,
+        sections[0],
+        ...sections
+          .slice(1)
+          .map((section) =>
+            section.replace(/^m=(\w+) \d+ /, "m=$1 0 ").replace(/\r\n/, "\r\na=bundle-only\r\n"),
+          ),
+      ].join("\r\n");
+      return offer;
+    };
+    await connect(sender, receiver, maxBundle);
+    expect(offer).toMatch(/m=audio 0 [\s\S]*a=bundle-only/);
+    const stop = pump(sender);
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    stop();
+    expect([...counts.keys()].sort()).toEqual(["audio", "video"]);
+    expect(counts.get("audio")).toBeGreaterThan(10);
+    expect(counts.get("video")).toBeGreaterThan(10);
+  });
+
+  it("route-unsignalled-ssrc: RTP from SSRCs the offer does not announce reaches its track", async () => {
+    const sender = sendingPeer();
+    const receiver = peer();
+    const counts = received(receiver);
+    // A plain webrtcbin application's offer: no a=ssrc / a=ssrc-group / a=msid lines.
+    const noSsrc = (sdp: string) =>
+      sdp
+        .split("\r\n")
+        .filter((line) => !/^a=(ssrc|ssrc-group|msid):/.test(line))
+        .join("\r\n");
+    await connect(sender, receiver, noSsrc);
+    expect(receiver.remoteDescription?.sdp).not.toMatch(/a=ssrc/);
+    const stop = pump(sender);
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    stop();
+    expect(counts.get("video")).toBeGreaterThan(10);
+    expect(counts.get("audio")).toBeGreaterThan(10);
+  });
+
+  it("dtls-records-before-start: a ClientHello that arrives before start() is answered", async () => {
+    const certificate = await RTCDtlsTransport.SetupCertificate();
+    // A stand-in for the ICE connection: records are pushed in by the test, and what the DTLS
+    // server sends is collected.
+    const listeners: Array<(data: Buffer) => void> = [];
+    const sent: Buffer[] = [];
+    const connection = {
+      onData: {
+        subscribe(listener: (data: Buffer) => void) {
+          listeners.push(listener);
+          return { unSubscribe: () => listeners.splice(listeners.indexOf(listener), 1) };
+        },
+      },
+      send: async (data: Buffer) => {
+        sent.push(data);
+      },
+      close() {},
+    };
+    const iceTransport = { connection, role: "controlling" } as unknown as ConstructorParameters<
+      typeof RTCDtlsTransport
+    >[1];
+    const server = new RTCDtlsTransport({} as never, iceTransport, certificate, [1]);
+    server.role = "server";
+    // The peer's ClientHello, made by a werift DTLS client.
+    const hello = await new Promise<Buffer>((resolve) => {
+      const client = new DtlsClient({
+        cert: certificate.certPem,
+        key: certificate.privateKey,
+        signatureHash: certificate.signatureHash,
+        transport: { send: async (data: Buffer) => resolve(data), onData: () => {}, close() {} } as never,
+        srtpProfiles: [1],
+        extendedMasterSecret: true,
+      });
+      void client.connect();
+      setTimeout(() => client.close(), 100);
+    });
+    for (const listener of [...listeners]) listener(hello);
+    server.setRemoteParams(
+      new RTCDtlsParameters([{ algorithm: "sha-256", value: "00:11" }] as never, "client"),
+    );
+    void server.start().catch(() => {});
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    server.dtls?.close();
+    // The server answered (HelloVerifyRequest or ServerHello: a handshake record, content type 22).
+    expect(sent.length).toBeGreaterThan(0);
+    expect(sent[0]?.[0]).toBe(22);
+  });
+
+  it("sender-report-ntp-time: NTP fraction is fraction × 2^32 and the SR's RTP time matches its NTP time", async () => {
+    for (let i = 0; i < 3; i++) {
+      const ntp = ntpTime();
+      expect(Math.abs(ntpTimeToEpochMs(ntp) - Date.now())).toBeLessThan(5);
+      const fractionMs = (Number(ntp & 0xffffffffn) / 2 ** 32) * 1000;
+      const distance = Math.abs(fractionMs - (Date.now() % 1000));
+      expect(Math.min(distance, 1000 - distance)).toBeLessThan(5);
+      await new Promise((resolve) => setTimeout(resolve, 137));
+    }
+
+    const sender = sendingPeer();
+    const receiver = peer();
+    await connect(sender, receiver);
+    // 90 kHz video, stamped as captured now (the RTP clock runs with the wall clock from `start`).
+    const video = sender.getTransceivers().find((t) => t.kind === "video");
+    const start = Date.now();
+    const base = 1_000_000;
+    let seq = 0;
+    const timer = setInterval(() => {
+      // Frames are sent in bursts: some late, as an encoder's output is.
+      if (seq % 5 === 4) return void seq++;
+      seq++;
+      video?.sender.track?.writeRtp(rtp(96, seq, base + Math.round((Date.now() - start) * 90)));
+    }, 33);
+    const report = await new Promise<RtcpSrPacket>((resolve) => {
+      for (const t of receiver.getTransceivers()) {
+        t.receiver.onRtcp.subscribe((packet) => {
+          if (packet.type === RtcpSrPacket.type) resolve(packet as RtcpSrPacket);
+        });
+      }
+    });
+    clearInterval(timer);
+    const at = ntpTimeToEpochMs(report.senderInfo.ntpTimestamp);
+    expect(Math.abs(at - Date.now())).toBeLessThan(1000);
+    // The sender info pairs one instant: its RTP time, on our 90 kHz clock, is its NTP time.
+    const rtpAt = start + (report.senderInfo.rtpTimestamp - base) / 90;
+    expect(Math.abs(rtpAt - at)).toBeLessThan(10);
+  });
+});

@@ -305,7 +305,7 @@ describe("REST API", () => {
     const asNew = { bearer: `Bearer ${secret}` };
     expect(JSON.parse((await served.call("/api/status", { as: asNew })).body).role).toBe("talk");
     expect(
-      await upgradeStatus(`wss://127.0.0.1:${served.port}/`, served.ca, {
+      await upgradeStatus(`${served.origin.replace("https:", "wss:")}/`, served.ca, {
         authorization: `Bearer ${secret}`,
       }),
     ).toBe(101);
@@ -322,7 +322,7 @@ describe("REST API", () => {
     expect(JSON.stringify(list)).not.toContain(secret);
     // Revoked: refused at once, and a live signalling connection made with it is closed.
     const { default: WebSocket } = await import("ws");
-    const socket = new WebSocket(`wss://127.0.0.1:${served.port}/`, {
+    const socket = new WebSocket(`${served.origin.replace("https:", "wss:")}/`, {
       ca: served.ca,
       headers: { authorization: `Bearer ${secret}` },
     });

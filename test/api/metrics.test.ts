@@ -3,7 +3,7 @@
  * on the admin credential, parsed, and watched as a viewer and a sender come and go.
  */
 import { describe, expect, it } from "vitest";
-import { type ApiServe, openApp, pollUntil, startApiServe } from "../helpers/api.ts";
+import { type ApiServe, localHttp, openApp, pollUntil, startApiServe } from "../helpers/api.ts";
 
 interface Sample {
   name: string;
@@ -41,11 +41,12 @@ function value(samples: Sample[], name: string, labels: Record<string, string> =
 }
 
 async function scrape(
+  api: ApiServe,
   port: number,
 ): Promise<{ samples: Sample[]; types: Map<string, string>; contentType: string }> {
-  const response = await fetch(`http://127.0.0.1:${port}/metrics`);
+  const response = await localHttp(api, port, "/metrics");
   expect(response.status).toBe(200);
-  return { ...parse(await response.text()), contentType: response.headers.get("content-type") ?? "" };
+  return { ...parse(response.body), contentType: response.contentType };
 }
 
 async function mainMetrics(served: ApiServe, as: "admin" | "view" | "none"): Promise<number> {
@@ -64,10 +65,13 @@ describe("/metrics", () => {
       "discard",
     ]);
     expect(served.child.output()).toContain(`metrics on http://127.0.0.1:${metricsPort}/metrics`);
+    // Bound to the device's loopback only: not reachable from the LAN.
+    const lan = served.served.host?.address;
+    if (lan) await expect(fetch(`http://${lan}:${metricsPort}/metrics`)).rejects.toThrow();
 
     // The encoder's rates cover whole seconds: the first scrape that has a few of them.
     const before = await pollUntil(async () => {
-      const scraped = await scrape(metricsPort);
+      const scraped = await scrape(served, metricsPort);
       const bitrate = value(scraped.samples, "device_rtc_stream_bitrate_bits_per_second", {
         stream: "video",
       });
@@ -103,13 +107,13 @@ describe("/metrics", () => {
     expect(await mainMetrics(served, "view")).toBe(403);
     expect(await mainMetrics(served, "none")).toBe(401);
     // The scrape port serves the metrics only.
-    expect((await fetch(`http://127.0.0.1:${metricsPort}/`)).status).toBe(404);
-    expect((await fetch(`http://127.0.0.1:${metricsPort}/metrics`, { method: "POST" })).status).toBe(405);
+    expect((await localHttp(served, metricsPort, "/")).status).toBe(404);
+    expect((await localHttp(served, metricsPort, "/metrics", "POST")).status).toBe(405);
 
     // A viewer arrives: counted, bytes flow to it, it asked for a keyframe.
     const { page } = await openApp(served);
     const watching = await pollUntil(async () => {
-      const { samples } = await scrape(metricsPort);
+      const { samples } = await scrape(served, metricsPort);
       return value(samples, "device_rtc_viewers") === 1 &&
         (value(samples, "device_rtc_viewer_bytes_sent_total") ?? 0) > 100_000
         ? samples
@@ -126,7 +130,7 @@ describe("/metrics", () => {
     await page.getByRole("button", { name: /Talk/ }).click();
     await page.getByRole("button", { name: /Camera/ }).click();
     const sending = await pollUntil(async () => {
-      const { samples } = await scrape(metricsPort);
+      const { samples } = await scrape(served, metricsPort);
       return value(samples, "device_rtc_senders") === 1 &&
         value(samples, "device_rtc_recordings", { state: "active" }) === 1 &&
         (value(samples, "device_rtc_recording_bytes") ?? 0) > 10_000 &&
@@ -139,7 +143,7 @@ describe("/metrics", () => {
     // The browser leaves: sessions end, totals stay (counters never go down).
     await page.close();
     const after = await pollUntil(async () => {
-      const { samples } = await scrape(metricsPort);
+      const { samples } = await scrape(served, metricsPort);
       return value(samples, "device_rtc_viewers") === 0 && value(samples, "device_rtc_senders") === 0
         ? samples
         : undefined;

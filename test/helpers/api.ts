@@ -1,18 +1,16 @@
 /**
- * A real `device-rtc serve` for the REST API and metrics tests: a fresh data directory with a bearer
+ * A real `device-rtc serve` for the REST API, metrics and page tests: a fresh data directory with a bearer
  * token of each role (made by `device-rtc token create`, as an owner would), the owner password it
  * prints, its CA, and `call()` — real HTTPS against it with a chosen credential.
  */
 import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Page } from "playwright-core";
+import type { BrowserContext, Page } from "playwright-core";
 import type { Role } from "../../src/auth/roles.ts";
-import { spkiFingerprint } from "../../src/pki/certificates.ts";
-import { consoleOf, launchBrowser } from "./browser.ts";
-import { loopbackFlags } from "./device.ts";
 import { type Child, startCli } from "./processes.ts";
 import { type HttpResult, httpsRequest } from "./secure-server.ts";
+import { openServePage, type Served, startServe } from "./serve.ts";
 
 export interface CallOptions {
   method?: string;
@@ -25,6 +23,7 @@ export interface CallOptions {
 }
 
 export interface ApiServe {
+  served: Served;
   child: Child;
   port: number;
   dataDir: string;
@@ -34,8 +33,8 @@ export interface ApiServe {
   ownerPassword: string;
   /** HTTPS to the server; the path is sent as is (no normalisation). */
   call(path: string, options?: CallOptions): Promise<HttpResult>;
-  /** The pairing link serve printed (an admin browser). */
-  pairingLink(): string;
+  /** The path of the pairing link serve printed (an admin browser), after the origin's `/`. */
+  pairingPath(): string;
 }
 
 /** Runs `device-rtc <args>` to its end and returns what it printed. */
@@ -55,6 +54,10 @@ export async function cliToken(dataDir: string, role: Role): Promise<{ id: strin
   return { id, secret };
 }
 
+/**
+ * `serve` with a token of each role made first, on the network test bed when there is one (the device
+ * on its own LAN host: test/helpers/serve.ts), else on 127.0.0.1.
+ */
 export async function startApiServe(extra: string[] = []): Promise<ApiServe> {
   const dataDir = mkdtempSync(join(tmpdir(), "device-rtc-api-"));
   const tokens = {
@@ -63,26 +66,21 @@ export async function startApiServe(extra: string[] = []): Promise<ApiServe> {
     admin: await cliToken(dataDir, "admin"),
   };
   const port = 23000 + Math.floor(Math.random() * 10000);
-  const child = startCli([
-    "serve",
-    "--data-dir",
-    dataDir,
-    "--port",
-    String(port),
+  const served = await startServe(dataDir, port, [
     "--name",
     "Porch",
     "--video",
     "test",
     "--audio",
     "test",
-    ...loopbackFlags(),
     ...extra,
   ]);
-  await child.waitFor(/registered as producer/, 30_000);
+  const child = served.child;
   const ownerPassword = (await child.waitFor(/Owner password[^:]*: (\S+)/))[1] as string;
   const ca = readFileSync(join(dataDir, "pki", "ca.crt"), "utf8");
-  const origin = `https://127.0.0.1:${port}`;
+  const origin = new URL(served.url).origin;
   return {
+    served,
     child,
     port,
     dataDir,
@@ -103,12 +101,11 @@ export async function startApiServe(extra: string[] = []): Promise<ApiServe> {
       }
       return httpsRequest(`${origin}${path}`, ca, { method: options.method, headers, body });
     },
-    pairingLink() {
-      const match = child
-        .output()
-        .match(new RegExp(`https://127\\.0\\.0\\.1:${port}/pair#code=[A-Za-z0-9_%-]+`));
-      if (!match) throw new Error(`no pairing link in the output:\n${child.output()}`);
-      return match[0];
+    pairingPath() {
+      const host = new URL(origin).host.replace(/[.[\]]/g, "\\$&");
+      const match = child.output().match(new RegExp(`https://${host}/pair#code=[A-Za-z0-9_%-]+`));
+      if (!match) throw new Error(`no pairing link for ${origin} in the output:\n${child.output()}`);
+      return match[0].slice(origin.length + 1);
     },
   };
 }
@@ -128,16 +125,18 @@ export async function loginCookie(served: ApiServe): Promise<string> {
   return cookie;
 }
 
-/** Chromium, trusting exactly serve's CA, on the app — logged in by serve's pairing link (admin). */
-export async function openApp(served: ApiServe): Promise<{ page: Page; log: string[] }> {
-  const browser = await launchBrowser({
-    args: [`--ignore-certificate-errors-spki-list=${spkiFingerprint(served.ca)}`],
-  });
-  const page = await browser.newPage();
-  const log = consoleOf(page);
-  await page.goto(served.pairingLink());
-  await page.waitForURL(`${served.origin}/`, { timeout: 15_000 });
-  return { page, log };
+/**
+ * Chromium, trusting exactly serve's CA, on the app — logged in by `path` (serve's pairing link, admin,
+ * by default; a token's link logs in with its role). On the bed: its own host, media allowed.
+ */
+export async function openApp(
+  api: ApiServe,
+  path = api.pairingPath(),
+): Promise<{ page: Page; log: string[]; browser: BrowserContext }> {
+  const { page, log, browser, grantMedia } = await openServePage(api.served, { path });
+  await grantMedia();
+  await page.waitForURL(`${api.origin}/`, { timeout: 15_000 });
+  return { page, log, browser };
 }
 
 /** Polls `check` until it returns a value (not undefined), or fails naming `what`. */
@@ -153,4 +152,29 @@ export async function pollUntil<T>(
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
+}
+
+/**
+ * An HTTP request to `http://127.0.0.1:PORT/PATH` as seen from the device's own machine (its network
+ * namespace on the bed): how a local Prometheus reaches `--metrics-port`, which binds 127.0.0.1.
+ */
+export async function localHttp(
+  api: ApiServe,
+  port: number,
+  path: string,
+  method = "GET",
+): Promise<{ status: number; contentType: string; body: string }> {
+  const url = `http://127.0.0.1:${port}${path}`;
+  const host = api.served.host;
+  if (!host) {
+    const response = await fetch(url, { method });
+    return {
+      status: response.status,
+      contentType: response.headers.get("content-type") ?? "",
+      body: await response.text(),
+    };
+  }
+  const script = `fetch(${JSON.stringify(url)}, { method: ${JSON.stringify(method)} }).then(async (r) =>
+    process.stdout.write(JSON.stringify({ status: r.status, contentType: r.headers.get("content-type") ?? "", body: await r.text() })))`;
+  return JSON.parse(host.exec(process.execPath, ["-e", script]));
 }

@@ -9,9 +9,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Page } from "playwright-core";
 import { describe, expect, it } from "vitest";
-import { spkiFingerprint } from "../../src/pki/certificates.ts";
 import { type ApiServe, openApp, pollUntil, startApiServe } from "../helpers/api.ts";
-import { consoleOf, launchBrowser, waitInPage } from "../helpers/browser.ts";
+import { waitInPage } from "../helpers/browser.ts";
 import { mediaFor } from "../helpers/device.ts";
 import { pngLuma } from "../helpers/media.ts";
 
@@ -71,15 +70,8 @@ async function screenshot(page: Page, name: string): Promise<string> {
 }
 
 /** Opens the app with a token's link (it logs the browser in with the token's role). */
-async function openWithToken(served: ApiServe, secret: string): Promise<{ page: Page; log: string[] }> {
-  const browser = await launchBrowser({
-    args: [`--ignore-certificate-errors-spki-list=${spkiFingerprint(served.ca)}`],
-  });
-  const page = await browser.newPage();
-  const log = consoleOf(page);
-  await page.goto(`${served.origin}/pair#code=${secret}`);
-  await page.waitForURL(`${served.origin}/`, { timeout: 15_000 });
-  return { page, log };
+function openWithToken(served: ApiServe, secret: string) {
+  return openApp(served, `pair#code=${secret}`);
 }
 
 describe("the page (Chromium)", () => {

@@ -278,11 +278,23 @@ function deviceConsumer(): Peer | undefined {
   return [...state.consumers.values()].find((peer) => isDevice(peer));
 }
 
-/** Counts restarts: a restart that finds a newer one begun while it waited for the camera gives way. */
+/**
+ * Restarts run one after another, and one that a newer click has overtaken gives way: Talk then Camera
+ * in quick succession open one session with both, never two racing for the camera (Firefox ends the
+ * second capture when the first one's tracks stop).
+ */
 let sendingGeneration = 0;
+let sendingQueue: Promise<void> = Promise.resolve();
 
-async function restartSending(): Promise<void> {
+function restartSending(): Promise<void> {
   const generation = ++sendingGeneration;
+  sendingQueue = sendingQueue
+    .then(() => (generation === sendingGeneration ? sendAsChosen(generation) : undefined))
+    .catch((error: unknown) => console.warn("sending failed", error));
+  return sendingQueue;
+}
+
+async function sendAsChosen(generation: number): Promise<void> {
   state.sending?.close();
   state.sending = undefined;
   for (const track of (ui.local.srcObject as MediaStream | null)?.getTracks() ?? []) track.stop();

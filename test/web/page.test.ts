@@ -4,7 +4,7 @@
  * the device recorded, and clear states for "not allowed", "camera unavailable" and "device offline".
  * Screenshots for a desktop (1280x800) and a phone (390x844) go to test-artifacts/.
  */
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Page } from "playwright-core";
@@ -183,7 +183,6 @@ describe("the page (Chromium)", () => {
     const refused = await page.evaluate(async () => (await fetch("/api/recordings")).status);
     expect(refused).toBe(403);
     await screenshot(page, "page-phone-view-only.png");
-    writeFileSync(join(ARTIFACTS, "page-phone-view-only.txt"), log.join("\n"));
   });
 
   it("says the device is offline when it stops", async () => {

@@ -199,7 +199,8 @@ describe("the page (Chromium)", () => {
       log,
     );
     expect(await page.locator("#status").textContent()).toMatch(/reconnecting|unreachable/);
-    expect(await page.getByRole("button", { name: "Snapshot" }).isDisabled()).toBe(true);
+    for (const name of ["Snapshot", "Talk", "Camera"])
+      expect(await page.getByRole("button", { name }).isDisabled(), name).toBe(true);
     await screenshot(page, "page-offline.png");
   });
 });

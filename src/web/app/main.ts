@@ -160,6 +160,9 @@ api.registerConnectionListener({
     state.echo = undefined;
     ui.echoFigure.hidden = true;
     ui.snapshot.disabled = true;
+    // Nothing to talk to until the connection is back (connected() enables them again).
+    ui.talk.disabled = true;
+    ui.camera.disabled = true;
     if (state.everConnected) showOffline("no-connection");
     // Logged out, or this browser's access was revoked: the login page says what to do.
     void fetch("config.json", { cache: "no-store", credentials: "same-origin" })

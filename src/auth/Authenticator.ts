@@ -128,15 +128,22 @@ export class Authenticator {
 
   #originProblem(request: IncomingMessage): string | undefined {
     if (!this.#checkOrigin) return undefined;
-    const origin = request.headers.origin;
-    if (origin === undefined) return undefined;
-    const host = request.headers.host;
-    const expected =
-      host === undefined ? undefined : `${this.#secure ? "https" : "http"}://${host.toLowerCase()}`;
-    if (origin.toLowerCase() !== expected)
-      return `cross-origin request refused (Origin ${origin.slice(0, 100)})`;
-    return undefined;
+    return originProblemOf(request, this.#secure);
   }
+}
+
+/**
+ * Why a request's `Origin` is not the page's own (`http(s)://<Host>`), or undefined when it is, or when
+ * there is none (a script or GStreamer client).
+ */
+export function originProblemOf(request: IncomingMessage, secure: boolean): string | undefined {
+  const origin = request.headers.origin;
+  if (origin === undefined) return undefined;
+  const host = request.headers.host;
+  const expected = host === undefined ? undefined : `${secure ? "https" : "http"}://${host.toLowerCase()}`;
+  if (origin.toLowerCase() !== expected)
+    return `cross-origin request refused (Origin ${origin.slice(0, 100)})`;
+  return undefined;
 }
 
 function bearerOf(request: IncomingMessage): string | undefined {

@@ -32,3 +32,8 @@ export const OPEN_IDENTITY: Identity = Object.freeze({ credentialId: undefined, 
 export function maySend(role: PeerRoleName): boolean {
   return role === "talk" || role === "admin" || role === "device";
 }
+
+/** Whether `role` may do what `least` may (view < talk < admin). */
+export function hasRole(role: Role, least: Role): boolean {
+  return ROLES.indexOf(role) >= ROLES.indexOf(least);
+}

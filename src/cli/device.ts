@@ -3,9 +3,11 @@ import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { resolve } from "node:path";
 import { Command, Option } from "commander";
+import { versions } from "../api/versions.ts";
 import { createLogger } from "../common/logger.ts";
 import { Device, type DeviceOptions } from "../device/Device.ts";
 import type { VideoSettings } from "../media/pipelines.ts";
+import { Recordings } from "../media/Recordings.ts";
 import { parseSpeakerSink, SPEAKER_HELP } from "../media/SpeakerMixer.ts";
 import {
   AUDIO_SOURCE_HELP,
@@ -16,6 +18,7 @@ import {
   VIDEO_SOURCE_HELP,
 } from "../media/sources.ts";
 import { exitOnSignal, integerOption, UsageError } from "./lifecycle.ts";
+import { addMetricsOptions, type MetricsFlags, startMetrics } from "./metrics.ts";
 
 export interface DeviceFlags {
   name: string;
@@ -100,6 +103,7 @@ export function deviceCommand(): Command {
       "a file holding the bearer token for the signalling server (device-rtc signalling --auth-token-file)",
     );
   addDeviceOptions(command);
+  addMetricsOptions(command);
   return command
     .addHelpText(
       "after",
@@ -109,7 +113,7 @@ Examples:
   device-rtc device --server wss://pi.local:8443 --ca ca.crt --video camera:/dev/video0 --audio mic:sysdefault:CARD=Device
   device-rtc device --server ws://127.0.0.1:8443 --video file:/srv/clip.mp4 --audio "tts:Hello from the device" --codec h264`,
     )
-    .action(async (flags: DeviceFlags & { server: string; tokenFile?: string }) => {
+    .action(async (flags: DeviceFlags & MetricsFlags & { server: string; tokenFile?: string }) => {
       const log = createLogger("device");
       let signallingHeaders: Record<string, string> | undefined;
       if (flags.tokenFile !== undefined) {
@@ -121,12 +125,28 @@ Examples:
         }
         signallingHeaders = { authorization: `Bearer ${token}` };
       }
-      const device = await Device.create({
-        ...deviceOptionsFrom(flags, log),
-        server: flags.server,
-        signallingHeaders,
+      const options = deviceOptionsFrom(flags, log);
+      let device: Device | undefined;
+      const metrics = await startMetrics(
+        flags,
+        {
+          status: () => device?.status(),
+          recordings: new Recordings(options.recordDirectory, () => device?.recordingPaths() ?? []),
+          versions,
+        },
+        log,
+      );
+      try {
+        device = await Device.create({ ...options, server: flags.server, signallingHeaders });
+      } catch (error) {
+        await metrics.close();
+        throw error;
+      }
+      const running = device;
+      exitOnSignal(log, async () => {
+        await running.close();
+        await metrics.close();
       });
-      exitOnSignal(log, () => device.close());
     });
 }
 

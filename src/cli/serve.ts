@@ -10,12 +10,15 @@ import { hostname } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Command } from "commander";
+import { apiListener, createApiApp } from "../api/ApiApp.ts";
+import { versions } from "../api/versions.ts";
 import { Authenticator, newDeviceSecret } from "../auth/Authenticator.ts";
 import { CredentialStore, PAIRING_LIFETIME_MS } from "../auth/CredentialStore.ts";
 import { newPassword, pairingUrl, terminalQr } from "../auth/pairing.ts";
 import { watchRevocations } from "../auth/revocation.ts";
 import { createLogger, type Logger } from "../common/logger.ts";
 import { Device } from "../device/Device.ts";
+import { Recordings } from "../media/Recordings.ts";
 import { defaultServerNames, ensurePki, lanAddresses } from "../pki/PkiStore.ts";
 import { DevicePolicy } from "../signalling/AccessPolicy.ts";
 import { SignallingServer } from "../signalling/SignallingServer.ts";
@@ -24,9 +27,10 @@ import { AppServer } from "../web/AppServer.ts";
 import { addDeviceOptions, type DeviceFlags, deviceOptionsFrom } from "./device.ts";
 import { exitOnSignal, integerOption } from "./lifecycle.ts";
 import { addLimitOptions, type LimitFlags, limitsFrom } from "./limits.ts";
+import { addMetricsOptions, type MetricsFlags, startMetrics } from "./metrics.ts";
 import { credentialStorePath, defaultDataDir } from "./paths.ts";
 
-interface ServeFlags extends DeviceFlags, LimitFlags {
+interface ServeFlags extends DeviceFlags, LimitFlags, MetricsFlags {
   host: string;
   port: number;
   dataDir: string;
@@ -70,6 +74,7 @@ export function serveCommand(): Command {
     );
   addLimitOptions(command, { maxPeers: 64 });
   addDeviceOptions(command);
+  addMetricsOptions(command);
   // Recordings go to <data-dir>/recordings unless --record-dir (or its config key) says otherwise.
   command.options
     .find((option) => option.long === "--record-dir")
@@ -164,20 +169,43 @@ async function runServe(flags: ServeFlags, log: Logger): Promise<() => Promise<v
         }
       : {}),
   });
-  const app = await AppServer.start({
-    host: flags.host,
-    port: flags.port,
-    tls,
-    webRoot: WEB_ROOT,
-    config: { deviceName: deviceOptions.name },
-    caCertificate,
-    signalling,
+  // The REST API and the metrics (docs/ARCHITECTURE.md "REST API"), on the device once it runs.
+  let device: Device | undefined;
+  const recordings = new Recordings(deviceOptions.recordDirectory, () => device?.recordingPaths() ?? []);
+  const metrics = await startMetrics(flags, { status: () => device?.status(), recordings, versions }, log);
+  const api = createApiApp({
     auth,
+    secure: tls !== undefined,
+    device: () => device,
+    recordings,
+    metrics: metrics.metrics,
+    onRevoked: (ids) =>
+      signalling.disconnectWhere(
+        (identity) => identity.credentialId !== undefined && ids.includes(identity.credentialId),
+        "revoked",
+      ),
     logger: log,
   });
+  let app: AppServer;
+  try {
+    app = await AppServer.start({
+      host: flags.host,
+      port: flags.port,
+      tls,
+      webRoot: WEB_ROOT,
+      config: { deviceName: deviceOptions.name },
+      caCertificate,
+      signalling,
+      auth,
+      api: apiListener(api),
+      logger: log,
+    });
+  } catch (error) {
+    await metrics.close();
+    throw error;
+  }
   const scheme = app.secure ? "https" : "http";
   const local = `${app.secure ? "wss" : "ws"}://127.0.0.1:${app.port}`;
-  let device: Device;
   try {
     device = await Device.create({
       ...deviceOptions,
@@ -186,9 +214,10 @@ async function runServe(flags: ServeFlags, log: Logger): Promise<() => Promise<v
       signallingHeaders: auth ? { authorization: `Bearer ${deviceSecret}` } : undefined,
     });
   } catch (error) {
-    await Promise.all([app.close(), signalling.close()]);
+    await Promise.all([app.close(), signalling.close(), metrics.close()]);
     throw error;
   }
+  const running = device;
 
   // A token revoked (`device-rtc token revoke`), a browser logged out elsewhere or a credential expired:
   // its connections end at once.
@@ -244,8 +273,8 @@ async function runServe(flags: ServeFlags, log: Logger): Promise<() => Promise<v
 
   return async () => {
     stopWatching();
-    await device.close();
-    await Promise.all([signalling.close(), app.close()]);
+    await running.close();
+    await Promise.all([signalling.close(), app.close(), metrics.close()]);
   };
 }
 

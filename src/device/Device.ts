@@ -21,6 +21,7 @@ import { TestPattern } from "../media/TestPattern.ts";
 import { DeviceProducer } from "./DeviceProducer.ts";
 import { DeviceReceiver, type IncomingModes } from "./DeviceReceiver.ts";
 import { SignallingClient } from "./SignallingClient.ts";
+import type { DeviceStatus, SourceState, SourceStatus } from "./status.ts";
 import type { IceSettings } from "./webrtc.ts";
 
 export interface DeviceOptions {
@@ -52,7 +53,16 @@ export interface DeviceOptions {
   logger: Logger;
 }
 
+/** How a source started: the stream, and why the configured source was replaced by the test source. */
+interface Opened {
+  stream: OutgoingStream | undefined;
+  fallbackReason?: string | undefined;
+}
+
 export class Device {
+  readonly #options: DeviceOptions;
+  readonly #startedAt = new Date().toISOString();
+  readonly #sources: { video: SourceStatus; audio: SourceStatus };
   readonly #video: OutgoingStream | undefined;
   readonly #audio: OutgoingStream | undefined;
   readonly #speaker: SpeakerMixer | undefined;
@@ -63,12 +73,25 @@ export class Device {
 
   private constructor(
     options: DeviceOptions,
-    video: OutgoingStream | undefined,
-    audio: OutgoingStream | undefined,
+    video: Opened,
+    audio: Opened,
     speaker: SpeakerMixer | undefined,
   ) {
-    this.#video = video;
-    this.#audio = audio;
+    this.#options = options;
+    const now = new Date().toISOString();
+    const sourceStatus = (kind: string, description: string, opened: Opened): SourceStatus => ({
+      kind,
+      description,
+      state: opened.fallbackReason ? "unavailable" : opened.stream ? "live" : "none",
+      reason: opened.fallbackReason,
+      since: now,
+    });
+    this.#sources = {
+      video: sourceStatus(options.video.kind, describeVideoSource(options.video), video),
+      audio: sourceStatus(options.audio.kind, describeAudioSource(options.audio), audio),
+    };
+    this.#video = video.stream;
+    this.#audio = audio.stream;
     this.#speaker = speaker;
     this.#log = options.logger;
     const client = (peer: string) =>
@@ -81,9 +104,9 @@ export class Device {
     this.#producer = new DeviceProducer({
       client: client("producer"),
       meta: { name: options.name },
-      video,
+      video: video.stream,
       videoCodec: options.videoSettings.codec,
-      audio,
+      audio: audio.stream,
       ice: options.ice,
       logger: options.logger,
     });
@@ -112,8 +135,8 @@ export class Device {
    */
   static async create(options: DeviceOptions): Promise<Device> {
     const log = options.logger;
-    let video: OutgoingStream | undefined;
-    let audio: OutgoingStream | undefined;
+    let video: Opened = { stream: undefined };
+    let audio: Opened = { stream: undefined };
     let speaker: SpeakerMixer | undefined;
     // Echo cancellation when the microphone streams while browsers talk: the speaker branch then runs
     // inside the microphone's process (webrtcdsp needs its probe in the same pipeline).
@@ -151,7 +174,7 @@ export class Device {
       );
       if (speaker && !speakerEmbedded) speaker.start();
     } catch (error) {
-      await Promise.all([video?.close(), audio?.close(), speaker?.close()]);
+      await Promise.all([video.stream?.close(), audio.stream?.close(), speaker?.close()]);
       throw error;
     }
     const device = new Device(options, video, audio, speaker);
@@ -160,8 +183,8 @@ export class Device {
     log.info(
       {
         name: options.name,
-        video: video ? `${describeVideoSource(options.video)} ${options.videoSettings.codec}` : "none",
-        audio: audio ? describeAudioSource(options.audio) : "none",
+        video: video.stream ? `${describeVideoSource(options.video)} ${options.videoSettings.codec}` : "none",
+        audio: audio.stream ? describeAudioSource(options.audio) : "none",
         incomingAudio: options.incoming.audio,
         incomingVideo: [...options.incoming.video].join(",") || "discard",
         echoCancellation: speakerEmbedded,
@@ -169,6 +192,50 @@ export class Device {
       "device started",
     );
     return device;
+  }
+
+  /** A snapshot for the REST API and the metrics (src/device/status.ts). */
+  status(): DeviceStatus {
+    return {
+      name: this.#options.name,
+      startedAt: this.#startedAt,
+      sources: { video: { ...this.#sources.video }, audio: { ...this.#sources.audio } },
+      streams: [this.#video, this.#audio].flatMap((stream) => (stream ? [stream.status()] : [])),
+      viewers: this.#producer.status(),
+      senders: this.#receiver.status(),
+      incoming: { audio: this.#options.incoming.audio, video: [...this.#options.incoming.video] },
+    };
+  }
+
+  /**
+   * Says whether a source delivers (the contract with the page, src/device/status.ts `SourceState`):
+   * the capture layer calls this when a camera goes away and when it is back.
+   */
+  setSourceState(kind: "video" | "audio", state: SourceState, reason?: string): void {
+    const source = this.#sources[kind];
+    if (source.state === state && source.reason === reason) return;
+    this.#sources[kind] = { ...source, state, reason, since: new Date().toISOString() };
+    this.#log.info({ kind, state, reason }, `${kind} source ${state}`);
+  }
+
+  /** Where recordings are written. */
+  get recordDirectory(): string {
+    return this.#options.recordDirectory;
+  }
+
+  /** The files being recorded now. */
+  recordingPaths(): string[] {
+    return this.#receiver.recordingPaths();
+  }
+
+  /** Starts recording a sender (see {@link DeviceReceiver.startRecording}). */
+  startRecording(sessionId: string): Promise<{ path: string; started: boolean }> {
+    return this.#receiver.startRecording(sessionId);
+  }
+
+  /** Stops recording a sender (see {@link DeviceReceiver.stopRecording}). */
+  stopRecording(sessionId: string): Promise<string | undefined> {
+    return this.#receiver.stopRecording(sessionId);
   }
 
   /** Ends every session (with endSession), stops every GStreamer process. Idempotent. */
@@ -188,9 +255,9 @@ async function openWithFallback<S extends { kind: string }>(
   fallback: S | undefined,
   what: "video" | "audio",
   log: Logger,
-): Promise<OutgoingStream | undefined> {
+): Promise<Opened> {
   try {
-    return await open(source);
+    return { stream: await open(source) };
   } catch (error) {
     const reason =
       error instanceof SourceError
@@ -200,7 +267,7 @@ async function openWithFallback<S extends { kind: string }>(
       throw error instanceof MediaStartError ? new SourceError(reason) : error;
     }
     log.warn({ reason, fallback: describe(fallback) }, `${what} source failed; using the test source`);
-    return open(fallback);
+    return { stream: await open(fallback), fallbackReason: reason };
   }
 }
 
@@ -210,6 +277,7 @@ function openVideo(source: VideoSource, options: DeviceOptions): Promise<Outgoin
   const settings = options.videoSettings;
   return OutgoingStream.create({
     kind: "video",
+    codec: settings.codec,
     logger: options.logger,
     restartOnEos: source.kind === "file",
     feeder:
@@ -237,6 +305,7 @@ function openAudio(
   const aec = echoCancelWith ? { speakerTokens: echoCancelWith.tokens(), probe: ECHO_PROBE } : undefined;
   return OutgoingStream.create({
     kind: "audio",
+    codec: "opus",
     logger: options.logger,
     restartOnEos: source.kind === "file" || source.kind === "tts",
     restartOnEosDelayMs: source.kind === "tts" ? TTS_PAUSE_MS : 0,

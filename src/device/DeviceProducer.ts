@@ -8,6 +8,7 @@ import type { OutgoingStream } from "../media/OutgoingStream.ts";
 import type { ServerMessage } from "../protocol/index.ts";
 import { ProducerSession } from "./ProducerSession.ts";
 import { SignallingRole, type SignallingRoleOptions } from "./SignallingRole.ts";
+import type { ViewerStatus } from "./status.ts";
 import type { IceSettings } from "./webrtc.ts";
 
 export interface DeviceProducerOptions extends SignallingRoleOptions {
@@ -23,6 +24,11 @@ export class DeviceProducer extends SignallingRole<ProducerSession> {
   constructor(options: DeviceProducerOptions) {
     super(options, "producer");
     this.#options = options;
+  }
+
+  /** Every viewer and its stats. */
+  status(): ViewerStatus[] {
+    return this.sessions.map((session) => session.status());
   }
 
   protected override handleMessage(message: ServerMessage): void {

@@ -8,6 +8,7 @@
  * producer, both, or nowhere — see {@link IncomingModes}. Each of those is an {@link RtpSink}
  * subscribed to the session. Senders' names enter here, and are normalised here, once.
  */
+import { basename } from "node:path";
 import type { Logger } from "../common/logger.ts";
 import { normalizeName } from "../common/names.ts";
 import type { VideoCodecName } from "../media/codecs.ts";
@@ -17,9 +18,11 @@ import type { SpeakerMixer, SpeakerSlot } from "../media/SpeakerMixer.ts";
 import { JsonValue, type Meta, metaName, type ServerMessage } from "../protocol/index.ts";
 import { CONSUME_AGAIN_MS, SENDER_NAME_WAIT_MS } from "./constants.ts";
 import { EchoProducer } from "./EchoProducer.ts";
+import { RecordingUnavailableError, UnknownSessionError } from "./errors.ts";
 import { IncomingSession } from "./IncomingSession.ts";
 import type { SignallingClient } from "./SignallingClient.ts";
 import { SignallingRole } from "./SignallingRole.ts";
+import type { SenderStatus } from "./status.ts";
 import type { IceSettings } from "./webrtc.ts";
 
 export type IncomingAudioMode = "speaker" | "record" | "discard";
@@ -55,7 +58,11 @@ export interface DeviceReceiverOptions {
 interface Sinks {
   slot?: SpeakerSlot | undefined;
   recorder?: Recorder | undefined;
+  /** Unsubscribes the recorder from the session (a recording stopped through the API). */
+  unsubscribeRecorder?: (() => void) | undefined;
   echo?: EchoProducer | undefined;
+  /** Set up (what the modes ask for has started): the API may add or stop a recording. */
+  ready?: boolean;
 }
 
 /** Frees the speaker slot, finalizes the recording, stops the echo. Each close is idempotent. */
@@ -78,6 +85,10 @@ export class DeviceReceiver extends SignallingRole<IncomingSession> {
   readonly #listWaiters: Array<() => void> = [];
   /** Producers being consumed because of `consume`. */
   readonly #consumed = new Set<string>();
+  /** Sessions whose recording the API is starting. */
+  readonly #starting = new Set<string>();
+  /** Senders' names by session id, once known. */
+  readonly #senderNames = new Map<string, string>();
 
   constructor(options: DeviceReceiverOptions) {
     super(
@@ -157,10 +168,14 @@ export class DeviceReceiver extends SignallingRole<IncomingSession> {
     });
     this.addSession(session);
     const name = this.#senderName(senderId);
+    void name.then((senderName) => {
+      if (!session.closed) this.#senderNames.set(sessionId, senderName);
+    });
     session.once("negotiated", () => {
       void name.then((senderName) => this.#connectSinks(session, senderName));
     });
     session.once("closed", () => {
+      this.#senderNames.delete(sessionId);
       const released = this.#releaseSinks(sessionId);
       this.#releasing.add(released);
       void released.finally(() => this.#releasing.delete(released));
@@ -184,12 +199,9 @@ export class DeviceReceiver extends SignallingRole<IncomingSession> {
     const recordAudio = media.audio && (modes.audio === "record" || recordVideo);
     try {
       if (recordVideo || recordAudio) {
-        sinks.recorder = await Recorder.create({
-          directory: this.#options.recordDirectory,
-          senderName,
+        sinks.recorder = await this.#newRecorder(senderName, {
           video: recordVideo ? media.video : undefined,
           audio: recordAudio,
-          logger: this.log,
         });
       }
       if (modes.video.has("echo") && media.video) {
@@ -214,10 +226,94 @@ export class DeviceReceiver extends SignallingRole<IncomingSession> {
       await closeSinks(sinks);
       return;
     }
-    for (const sink of [sinks.slot, sinks.recorder?.audio]) if (sink) session.subscribe("audio", sink);
-    for (const sink of [sinks.echo, sinks.recorder?.video]) if (sink) session.subscribe("video", sink);
+    if (sinks.slot) session.subscribe("audio", sinks.slot);
+    if (sinks.echo) session.subscribe("video", sinks.echo);
+    if (sinks.recorder) sinks.unsubscribeRecorder = subscribeRecorder(session, sinks.recorder);
+    sinks.ready = true;
     // Whatever decodes or records the video starts on a keyframe.
     if (sinks.recorder?.video || sinks.echo) session.requestKeyframe();
+  }
+
+  #newRecorder(
+    senderName: string,
+    what: { video: VideoCodecName | undefined; audio: boolean },
+  ): Promise<Recorder> {
+    return Recorder.create({
+      directory: this.#options.recordDirectory,
+      senderName,
+      video: what.video,
+      audio: what.audio,
+      logger: this.log,
+    });
+  }
+
+  /** Every sender, its stats and its recording. */
+  status(): SenderStatus[] {
+    return this.sessions.map((session) => ({
+      ...session.status(),
+      name: this.#senderNames.get(session.sessionId) ?? session.peerId.slice(0, 8),
+      recording: recordingName(this.#sinks.get(session.sessionId)?.recorder?.path),
+    }));
+  }
+
+  /** The files being recorded now. */
+  recordingPaths(): string[] {
+    const paths: string[] = [];
+    for (const sinks of this.#sinks.values()) if (sinks.recorder) paths.push(sinks.recorder.path);
+    return paths;
+  }
+
+  /**
+   * Starts recording a sender (REST API), unless it is being recorded already; returns the file.
+   * @throws UnknownSessionError, RecordingUnavailableError
+   */
+  async startRecording(sessionId: string): Promise<{ path: string; started: boolean }> {
+    const session = this.sessions.find((candidate) => candidate.sessionId === sessionId);
+    if (!session) throw new UnknownSessionError(`no sender session ${sessionId}`);
+    const sinks = this.#sinks.get(sessionId);
+    const media = session.media;
+    if (!sinks?.ready || !media)
+      throw new RecordingUnavailableError("the session is not set up yet; try again");
+    if (sinks.recorder) return { path: sinks.recorder.path, started: false };
+    if (!media.video && !media.audio)
+      throw new RecordingUnavailableError("the sender sends nothing recordable");
+    if (this.#starting.has(sessionId))
+      throw new RecordingUnavailableError("a recording is starting; try again");
+    this.#starting.add(sessionId);
+    let recorder: Recorder;
+    try {
+      const name = this.#senderNames.get(sessionId) ?? session.peerId.slice(0, 8);
+      recorder = await this.#newRecorder(name, { video: media.video, audio: media.audio });
+    } catch (error) {
+      throw new RecordingUnavailableError(`cannot record: ${(error as Error).message}`);
+    } finally {
+      this.#starting.delete(sessionId);
+    }
+    if (session.closed) {
+      await recorder.close();
+      throw new UnknownSessionError(`the sender session ${sessionId} ended`);
+    }
+    sinks.recorder = recorder;
+    sinks.unsubscribeRecorder = subscribeRecorder(session, recorder);
+    if (recorder.video) session.requestKeyframe();
+    return { path: recorder.path, started: true };
+  }
+
+  /**
+   * Stops recording a sender (REST API) and finalizes the file; returns it, or undefined when the
+   * sender was not being recorded.
+   * @throws UnknownSessionError
+   */
+  async stopRecording(sessionId: string): Promise<string | undefined> {
+    if (!this.hasSession(sessionId)) throw new UnknownSessionError(`no sender session ${sessionId}`);
+    const sinks = this.#sinks.get(sessionId);
+    const recorder = sinks?.recorder;
+    if (!sinks || !recorder) return undefined;
+    sinks.unsubscribeRecorder?.();
+    sinks.recorder = undefined;
+    sinks.unsubscribeRecorder = undefined;
+    await recorder.close();
+    return recorder.path;
   }
 
   async #releaseSinks(sessionId: string): Promise<void> {
@@ -258,4 +354,20 @@ export class DeviceReceiver extends SignallingRole<IncomingSession> {
       if (!this.closed) this.#options.consume?.watcher.send({ type: "list" });
     }, CONSUME_AGAIN_MS).unref();
   }
+}
+
+/** A recording's name (its file name in the record directory), as the API lists it. */
+function recordingName(path: string | undefined): string | undefined {
+  return path === undefined ? undefined : basename(path);
+}
+
+/** Subscribes a recorder's streams to the session; returns the function that unsubscribes them. */
+function subscribeRecorder(session: IncomingSession, recorder: Recorder): () => void {
+  const off = [
+    recorder.audio && session.subscribe("audio", recorder.audio),
+    recorder.video && session.subscribe("video", recorder.video),
+  ];
+  return () => {
+    for (const unsubscribe of off) unsubscribe?.();
+  };
 }

@@ -45,7 +45,9 @@ export class IncomingSession extends PeerSession {
           this.#videoSsrc = rtp.header.ssrc;
           this.requestKeyframe();
         }
-        this.#fanOut[kind].write(rtp.serialize());
+        const packet = rtp.serialize();
+        this.counters[kind].count(packet);
+        this.#fanOut[kind].write(packet);
       });
     });
   }

@@ -12,10 +12,14 @@
  *   ended it, nor when the signalling connection is gone (the server told the peer then).
  */
 import { EventEmitter } from "node:events";
-import type { RTCPeerConnection } from "werift";
+import type { RTCPeerConnection, RTCStats } from "werift";
+import { typedChannel } from "../common/instrumentation.ts";
 import type { Logger } from "../common/logger.ts";
+import { codecOfMimeType } from "../media/codecs.ts";
+import { RtpCounter } from "../media/RtpCounter.ts";
 import type { IcePayload, PeerMessage, SdpPayload } from "../protocol/index.ts";
 import { DISCONNECTED_GIVE_UP_MS } from "./constants.ts";
+import type { SessionMediaStats, SessionStats, SessionStatus } from "./status.ts";
 import { createPeerConnection, type IceSettings, type SessionCodecs } from "./webrtc.ts";
 
 export type SessionEndReason =
@@ -24,6 +28,16 @@ export type SessionEndReason =
   | "closed-by-device"
   | "signalling-lost"
   | "negotiation-failed";
+
+/** The metrics' hook (src/common/instrumentation.ts): a session ended, with its final counts. */
+export interface SessionEnded {
+  role: "viewer" | "sender";
+  /** Why: `failed` is an ICE or DTLS failure, or a connection that stayed disconnected. */
+  reason: SessionEndReason;
+  stats: SessionStats;
+}
+
+export const sessionEnded = typedChannel<SessionEnded>("device-rtc:session-ended");
 
 export type SessionMessage = PeerMessage | { type: "endSession"; sessionId: string };
 
@@ -50,9 +64,13 @@ export abstract class PeerSession extends EventEmitter<PeerSessionEvents> {
   protected readonly pc: RTCPeerConnection;
   protected readonly log: Logger;
   /** What the other peer is, in log lines: "viewer" or "sender". */
-  readonly #role: string;
+  readonly #role: "viewer" | "sender";
   readonly #send: (message: SessionMessage) => void;
   readonly #createdAt = performance.now();
+  readonly #startedAt = new Date().toISOString();
+  #connectedAt: string | undefined;
+  /** What passed through this session, by kind (for its status; see {@link stats}). */
+  protected readonly counters = { video: new RtpCounter("video"), audio: new RtpCounter("audio") };
   readonly #cleanups: Array<() => void> = [];
   /** Candidates gathered before our SDP went out; undefined once it has. */
   #heldCandidates: IcePayload[] | undefined = [];
@@ -110,10 +128,77 @@ export abstract class PeerSession extends EventEmitter<PeerSessionEvents> {
     if (reason !== "ended-by-peer" && reason !== "signalling-lost") {
       this.#send({ type: "endSession", sessionId: this.sessionId });
     }
+    // The metrics' hook, with the session's final counts (read before the connection closes).
+    if (sessionEnded.hasSubscribers) sessionEnded.publish({ role: this.#role, reason, stats: this.stats() });
     void this.pc.close().catch(() => {});
     this.log.info({ reason, peerId: this.peerId }, `${this.#role} session ended`);
     this.emit("closed", reason);
     this.removeAllListeners();
+  }
+
+  /**
+   * A snapshot of the session for the REST API and the metrics: rates from what passed through
+   * {@link counters}, RTCP feedback and losses from werift's own counters (read synchronously, so it
+   * works after close too), the round-trip time from ICE consent checks.
+   */
+  stats(): SessionStats {
+    const rtt = this.pc.iceTransports[0]?.connection.nominated?.rtt;
+    return {
+      state: this.pc.connectionState,
+      rttMs: rtt === undefined ? undefined : Math.round(rtt * 10_000) / 10,
+      video: this.#mediaStats("video"),
+      audio: this.#mediaStats("audio"),
+    };
+  }
+
+  /** {@link stats} with who and when. */
+  status(): SessionStatus {
+    return {
+      sessionId: this.sessionId,
+      peerId: this.peerId,
+      startedAt: this.#startedAt,
+      connectedAt: this.#connectedAt,
+      ...this.stats(),
+    };
+  }
+
+  #mediaStats(kind: "video" | "audio"): SessionMediaStats | undefined {
+    const transceivers = this.pc.getTransceivers().filter((transceiver) => transceiver.kind === kind);
+    if (transceivers.length === 0) return undefined;
+    const entries: RTCStats[] = [];
+    for (const transceiver of transceivers) {
+      try {
+        if (this.#role === "viewer") entries.push(...transceiver.sender.collectStats(0));
+        else entries.push(...transceiver.receiver.collectStats(0));
+      } catch {
+        // not negotiated (yet): nothing to count
+      }
+    }
+    const counts = this.counters[kind].counts();
+    const stats: SessionMediaStats = {
+      codec: codecOfMimeType(transceivers[0]?.codecs[0]?.mimeType ?? "")?.name,
+      packets: counts.packets,
+      bytes: counts.bytes,
+      bitrate: counts.bitrate,
+      fps: counts.fps,
+      nacks: 0,
+      retransmissions: 0,
+      keyframeRequests: 0,
+      packetsLost: 0,
+      fractionLost: undefined,
+    };
+    for (const entry of entries as Array<RTCStats & Record<string, number | undefined>>) {
+      if (entry.type === "outbound-rtp" || entry.type === "inbound-rtp") {
+        stats.nacks += entry.nackCount ?? 0;
+        stats.retransmissions += entry.retransmittedPacketsSent ?? 0;
+        stats.keyframeRequests += (entry.pliCount ?? 0) + (entry.firCount ?? 0);
+        if (entry.type === "inbound-rtp") stats.packetsLost += Math.max(0, entry.packetsLost ?? 0);
+      } else if (entry.type === "remote-inbound-rtp") {
+        stats.packetsLost += Math.max(0, entry.packetsLost ?? 0);
+        stats.fractionLost = entry.fractionLost;
+      }
+    }
+    return stats;
   }
 
   /** Our offer or answer from the other peer's SDP (an unexpected type is ignored with a warning). */
@@ -154,6 +239,7 @@ export abstract class PeerSession extends EventEmitter<PeerSessionEvents> {
     clearTimeout(this.#disconnectedTimer);
     if (state === "connected") {
       const ms = Math.round(performance.now() - this.#createdAt);
+      this.#connectedAt ??= new Date().toISOString();
       this.log.info({ peerId: this.peerId, ms }, `${this.#role} connected`);
       this.onConnected();
     } else if (state === "failed" || state === "closed") {

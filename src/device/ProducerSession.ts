@@ -86,7 +86,15 @@ export class ProducerSession extends PeerSession {
     // Fan-out: every packet of the shared encoder goes to this viewer too. werift parses it into its
     // own packet (the buffer is only borrowed), rewrites SSRC and payload type for this session and
     // keeps a copy to answer NACKs.
-    this.onClose(source.subscribe({ write: (packet) => track.writeRtp(packet) }));
+    const counter = this.counters[source.kind];
+    this.onClose(
+      source.subscribe({
+        write: (packet) => {
+          counter.count(packet);
+          track.writeRtp(packet);
+        },
+      }),
+    );
     if (source.kind !== "video") return;
     const onRtcp = (packet: Parameters<typeof isKeyframeRequest>[0]) => {
       if (isKeyframeRequest(packet, transceiver.sender.ssrc)) source.requestKeyframe("viewer asked");

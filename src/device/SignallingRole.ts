@@ -47,6 +47,11 @@ export abstract class SignallingRole<Session extends PeerSession> {
     return this.#sessions.size;
   }
 
+  /** The open sessions (a copy). */
+  protected get sessions(): Session[] {
+    return [...this.#sessions.values()];
+  }
+
   /** Connects to the signalling server (and keeps reconnecting). */
   start(): void {
     this.client.connect();

@@ -14,6 +14,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { EventEmitter } from "node:events";
 import { existsSync } from "node:fs";
 import { createInterface } from "node:readline";
+import { processRestarted } from "../common/instrumentation.ts";
 import type { Logger } from "../common/logger.ts";
 import {
   RESTART_BACKOFF_FIRST_MS,
@@ -72,6 +73,11 @@ export class GstProcess extends EventEmitter<GstProcessEvents> {
 
   get pid(): number | undefined {
     return this.#child?.pid;
+  }
+
+  /** How many times the process was restarted (after dying, or looping at an end of stream). */
+  get restarts(): number {
+    return this.#restarts;
   }
 
   /** The running process's stdin, when `stdin` was requested. */
@@ -174,6 +180,8 @@ export class GstProcess extends EventEmitter<GstProcessEvents> {
       : Math.min(RESTART_BACKOFF_MAX_MS, RESTART_BACKOFF_FIRST_MS * 2 ** this.#failures++);
     this.#restartTimer = setTimeout(() => {
       this.#restarts++;
+      if (processRestarted.hasSubscribers)
+        processRestarted.publish({ name: this.#options.name, endOfStream: eos });
       this.start();
     }, delay);
   }

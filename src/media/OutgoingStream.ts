@@ -14,17 +14,20 @@
  */
 import type { Socket } from "node:dgram";
 import type { Logger } from "../common/logger.ts";
-import { CODECS } from "./codecs.ts";
+import { CODECS, type CodecName } from "./codecs.ts";
 import { ENCODER_START_TIMEOUT_MS, KEYFRAME_DEBOUNCE_MS, RTP_RECEIVE_BUFFER_BYTES } from "./constants.ts";
 import { GstProcess } from "./GstProcess.ts";
 import { bindLoopbackSocket, closeSocket, connectLoopback, reserveLoopbackPort } from "./loopback.ts";
 import type { RtpTarget } from "./pipelines.ts";
 import { RtpContinuity } from "./RtpContinuity.ts";
+import { RtpCounter } from "./RtpCounter.ts";
 import { RtpFanOut } from "./RtpFanOut.ts";
 import type { RtpSink } from "./RtpSink.ts";
 
 export interface OutgoingStreamOptions {
   kind: "video" | "audio";
+  /** What the pipeline encodes to (for its status: keyframes are found in VP8 and H.264). */
+  codec?: CodecName | undefined;
   /** The pipeline for one process start; video pipelines also take keyframe requests over RTCP. */
   pipeline: (target: RtpTarget) => string[];
   logger: Logger;
@@ -35,6 +38,35 @@ export interface OutgoingStreamOptions {
   startTimeoutMs?: number;
   /** Something that feeds the process's stdin for as long as the stream is open (the test pattern). */
   feeder?: { start(process: GstProcess): void; stop(): void };
+}
+
+/** One encoding of a stream (a rung of the ladder; one per stream until adaptive streaming lands). */
+export interface LayerStatus {
+  /** A label unique within the stream (`0`, or `640x480` …). */
+  layer: string;
+  codec: string | undefined;
+  bitrate: number;
+  fps: number;
+}
+
+/** One shared outgoing stream (an encoder whose packets go to every viewer), for the API and metrics. */
+export interface StreamStatus {
+  kind: "video" | "audio";
+  codec: string;
+  packets: number;
+  bytes: number;
+  /** bit/s and frames/s over the last few seconds. */
+  bitrate: number;
+  fps: number;
+  /** Frames the encoder produced (video). */
+  frames: number;
+  /** Keyframes the encoder produced (video). */
+  keyframes: number;
+  /** Keyframe requests sent to the encoder (after debouncing). */
+  keyframeRequests: number;
+  /** Times its process was restarted. */
+  restarts: number;
+  layers: LayerStatus[];
 }
 
 /** The encoder could not start: its source or pipeline failed before the first packet. */
@@ -54,6 +86,9 @@ export class OutgoingStream {
   readonly #continuity: RtpContinuity;
   readonly #fanOut: RtpFanOut;
   readonly #feeder: OutgoingStreamOptions["feeder"];
+  readonly #codec: CodecName;
+  readonly #counter: RtpCounter;
+  #keyframeRequests = 0;
   /** The SSRC given to the running process; packets with any other are not from it. */
   #expectedSsrc: number | undefined;
   #encoderSsrc: number | undefined;
@@ -73,6 +108,11 @@ export class OutgoingStream {
     );
     this.#fanOut = new RtpFanOut(this.#log);
     this.#feeder = options.feeder;
+    this.#codec = options.codec ?? (options.kind === "video" ? "vp8" : "opus");
+    this.#counter = new RtpCounter(
+      options.kind,
+      this.#codec === "opus" || options.codec === undefined ? undefined : this.#codec,
+    );
     this.process = new GstProcess({
       name: `${options.kind}-encoder`,
       logger: options.logger,
@@ -123,6 +163,24 @@ export class OutgoingStream {
         this.#sendKeyframeRequest(reason);
       }, wait);
     }
+  }
+
+  /** What it has sent so far, and how fast (for the REST API and the metrics). */
+  status(): StreamStatus {
+    const counts = this.#counter.counts();
+    return {
+      kind: this.kind,
+      codec: this.#codec,
+      packets: counts.packets,
+      bytes: counts.bytes,
+      bitrate: counts.bitrate,
+      fps: counts.fps,
+      frames: counts.frames,
+      keyframes: counts.keyframes,
+      keyframeRequests: this.#keyframeRequests,
+      restarts: this.process.restarts,
+      layers: [{ layer: "0", codec: this.#codec, bitrate: counts.bitrate, fps: counts.fps }],
+    };
   }
 
   async close(): Promise<void> {
@@ -190,12 +248,14 @@ export class OutgoingStream {
       this.#encoderSsrc = ssrc;
     }
     this.#onFirstPacket?.();
+    this.#counter.count(packet);
     this.#fanOut.write(packet);
   }
 
   #sendKeyframeRequest(reason: string): void {
     if (this.#encoderSsrc === undefined || this.#closed || !this.#rtcpSocket) return;
     this.#lastKeyframeRequest = performance.now();
+    this.#keyframeRequests++;
     const rtcp = Buffer.alloc(20);
     // Receiver report with no report blocks (RFC 3550 §6.4.2), so rtpsession learns the sender…
     rtcp.writeUInt8(0x80, 0);

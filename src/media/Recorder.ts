@@ -106,6 +106,8 @@ export function recorderPipeline(inputs: RecordingInputs): string[] {
 }
 
 export class Recorder {
+  /** The recording's file. */
+  readonly path: string;
   /** Where the session's video goes, if it is recorded. */
   readonly video: LoopbackRtpPort | undefined;
   /** Where the session's audio goes, if it is recorded. */
@@ -121,6 +123,7 @@ export class Recorder {
     videoCodec: VideoCodecName | undefined,
     logger: Logger,
   ) {
+    this.path = path;
     this.video = video;
     this.audio = audio;
     this.#log = logger.child({ recording: path });

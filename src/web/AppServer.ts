@@ -38,6 +38,8 @@ export interface AppServerOptions {
   signalling: SignallingServer;
   /** Pairing, login and the credential of every request; undefined: an open server (`--open`). */
   auth?: Authenticator | undefined;
+  /** The REST API and `/metrics` (src/api): everything under `/api/`, and `/metrics`. */
+  api?: ((request: IncomingMessage, response: ServerResponse) => Promise<void>) | undefined;
   /** Failed pairing or login attempts allowed per address and minute. Default 10. */
   loginAttemptsPerMinute?: number;
   logger: Logger;
@@ -189,6 +191,10 @@ export class AppServer {
     }
     if (path.startsWith("/auth/")) {
       await this.#authRoute(path, request, response);
+      return;
+    }
+    if (this.#options.api && (path.startsWith("/api/") || path === "/api" || path === "/metrics")) {
+      await this.#options.api(request, response);
       return;
     }
     if (request.method !== "GET" && request.method !== "HEAD") {

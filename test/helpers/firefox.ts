@@ -3,6 +3,7 @@
  * the system's /usr/bin/firefox-esr), on its own host of the network test bed. Fake camera and
  * microphone, no permission prompts; Firefox's default ICE settings (mDNS host candidates).
  */
+import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createConnection, createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -37,15 +38,42 @@ const PREFS: Record<string, string | number | boolean> = {
  * namespace; a relay there exposes it on a Unix socket (a path, shared by all namespaces), and a
  * relay here turns that back into a local TCP port for puppeteer.
  */
-export async function launchFirefox(host: BedHost): Promise<Browser> {
+export async function launchFirefox(
+  host: BedHost,
+  options: {
+    /** A CA certificate (PEM) the profile trusts for web sites, as a user who imported it. */
+    ca?: string;
+    /** Where downloads go, without asking. */
+    downloads?: string;
+    /** The window's (headless: the viewport's) size, e.g. a phone's 390x844. */
+    windowSize?: { width: number; height: number };
+  } = {},
+): Promise<Browser> {
   const profile = mkdtempSync(join(tmpdir(), "device-rtc-firefox-"));
   onCleanup(() => rmSync(profile, { recursive: true, force: true }));
+  const prefs: Record<string, string | number | boolean> = { ...PREFS };
+  if (options.downloads) {
+    Object.assign(prefs, {
+      "browser.download.folderList": 2,
+      "browser.download.dir": options.downloads,
+      "browser.download.useDownloadDir": true,
+      "browser.download.always_ask_before_handling_new_types": false,
+    });
+  }
   writeFileSync(
     join(profile, "user.js"),
-    Object.entries(PREFS)
+    Object.entries(prefs)
       .map(([key, value]) => `user_pref(${JSON.stringify(key)}, ${JSON.stringify(value)});`)
       .join("\n"),
   );
+  if (options.ca) {
+    // The profile's NSS database, with the CA trusted for web sites ("C,,"), as Firefox's certificate
+    // manager would store it.
+    const caFile = join(profile, "device-rtc-ca.crt");
+    writeFileSync(caFile, options.ca);
+    execFileSync("certutil", ["-N", "-d", `sql:${profile}`, "--empty-password"]);
+    execFileSync("certutil", ["-A", "-n", "device-rtc", "-t", "C,,", "-i", caFile, "-d", `sql:${profile}`]);
+  }
   // Firefox checks the Host header of the WebSocket handshake: the relay here listens on the same
   // port as Firefox does in its namespace.
   const local = createServer((client) => {
@@ -58,19 +86,29 @@ export async function launchFirefox(host: BedHost): Promise<Browser> {
   onCleanup(() => new Promise<void>((resolve) => local.close(() => resolve())));
   const port = (local.address() as { port: number }).port;
   const socket = join(profile, "bidi.sock");
-  const firefox = startChild("nsenter", [
-    "-t",
-    String(host.pid),
-    "-n",
-    "--",
-    FIREFOX_PATH,
-    "--headless",
-    "--no-remote",
-    "--profile",
-    profile,
-    `--remote-debugging-port=${port}`,
-    "about:blank",
-  ]);
+  const firefox = startChild(
+    "nsenter",
+    [
+      "-t",
+      String(host.pid),
+      "-n",
+      "--",
+      FIREFOX_PATH,
+      "--headless",
+      "--no-remote",
+      "--profile",
+      profile,
+      `--remote-debugging-port=${port}`,
+      "about:blank",
+    ],
+    // Headless Firefox takes its window's size from these (it ignores --window-size).
+    options.windowSize
+      ? {
+          MOZ_HEADLESS_WIDTH: String(options.windowSize.width),
+          MOZ_HEADLESS_HEIGHT: String(options.windowSize.height),
+        }
+      : {},
+  );
   await firefox.waitFor(/WebDriver BiDi listening on ws:\/\/127\.0\.0\.1:\d+/, 30_000);
   const relay = host.run(process.execPath, [
     "-e",

@@ -48,6 +48,8 @@ export interface HttpResult {
   status: number;
   headers: Record<string, string | string[] | undefined>;
   body: string;
+  /** The body's bytes (downloads). */
+  raw: Buffer;
 }
 
 const PKI_CACHE = new Map<string, string>();
@@ -146,13 +148,15 @@ export async function httpsRequest(
     const req = request(url, { method: init.method ?? "GET", headers: init.headers, ca }, (response) => {
       const chunks: Buffer[] = [];
       response.on("data", (chunk: Buffer) => chunks.push(chunk));
-      response.on("end", () =>
+      response.on("end", () => {
+        const raw = Buffer.concat(chunks);
         resolve({
           status: response.statusCode ?? 0,
           headers: response.headers,
-          body: Buffer.concat(chunks).toString("utf8"),
-        }),
-      );
+          body: raw.toString("utf8"),
+          raw,
+        });
+      });
     });
     req.on("error", reject);
     if (typeof init.body === "string") req.write(init.body);

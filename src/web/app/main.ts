@@ -8,11 +8,17 @@
  *   `echoOf` is our peer id) is shown beside the preview.
  * - gstwebrtc-api reconnects after a server restart (with a new peer id); the app then views the
  *   device again and resumes what it was sending.
+ * - Around the stage: clear states for "device offline", "camera unavailable" (the device's
+ *   `GET /api/status`, docs/ARCHITECTURE.md "Status and metrics") and "not allowed" (a role that may
+ *   not talk); a snapshot button; the recordings panel for admins (recordings.ts).
  */
 import GstWebRTCAPI from "gstwebrtc-api";
 import type ConsumerSession from "gstwebrtc-api/types/consumer-session.js";
 import type { Peer } from "gstwebrtc-api/types/gstwebrtc-api.js";
 import type ProducerSession from "gstwebrtc-api/types/producer-session.js";
+import { ApiError, apiJson, type DeviceStatus } from "./api.ts";
+import { RecordingsPanel } from "./recordings.ts";
+import { download, type Snapshot, snapshotOf } from "./snapshot.ts";
 import { StatsPanel } from "./stats.ts";
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
@@ -22,8 +28,11 @@ const ui = {
   remote: $<HTMLVideoElement>("remote"),
   unmute: $<HTMLButtonElement>("unmute"),
   message: $("message"),
+  notice: $("notice"),
   talk: $<HTMLButtonElement>("talk"),
   camera: $<HTMLButtonElement>("camera"),
+  snapshot: $<HTMLButtonElement>("snapshot"),
+  roleNote: $("role-note"),
   localArea: $("local-area"),
   local: $<HTMLVideoElement>("local"),
   echoFigure: $("echo-figure"),
@@ -32,6 +41,10 @@ const ui = {
 };
 
 const params = new URLSearchParams(location.search);
+/** How long a connected page waits for the device's producer before it says the device is offline. */
+const DEVICE_WAIT_MS = 4000;
+/** How often the page asks the device how it is (camera available or not). */
+const STATUS_POLL_MS = 5000;
 /** The signalling server: this page's own origin (any path upgrades), or `?signalling=`. */
 const signallingUrl =
   params.get("signalling") ?? `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/`;
@@ -60,6 +73,10 @@ const state = {
   echo: undefined as { id: string; session: ConsumerSession } | undefined,
   /** The `view` role may watch and listen only. */
   maySend: true,
+  /** The last snapshot taken (also handy for tests). */
+  lastSnapshot: undefined as Snapshot | undefined,
+  /** What the device said last about itself (`GET /api/status`). */
+  deviceStatus: undefined as DeviceStatus | undefined,
 };
 
 function setStatus(text: string, kind: "ok" | "bad" | "" = ""): void {
@@ -67,9 +84,27 @@ function setStatus(text: string, kind: "ok" | "bad" | "" = ""): void {
   ui.status.className = `status ${kind}`;
 }
 
-function showMessage(text: string | undefined): void {
+function showMessage(text: string | undefined, kind: "offline" | "" = ""): void {
   ui.message.hidden = text === undefined;
   ui.message.textContent = text ?? "";
+  ui.message.className = `message ${kind}`;
+}
+
+/** A notice on the picture that does not hide it (the camera is unavailable: a stand-in is shown). */
+function showNotice(text: string | undefined): void {
+  ui.notice.hidden = text === undefined;
+  ui.notice.textContent = text ?? "";
+}
+
+/** The device is not there: no connection, or connected but the device's producer is gone. */
+function showOffline(reason: "no-connection" | "not-sending"): void {
+  ui.snapshot.disabled = true;
+  showMessage(
+    reason === "no-connection"
+      ? "The device is offline: no connection. Trying again…"
+      : "The device is offline: it is not sending. This page shows it as soon as it is back.",
+    "offline",
+  );
 }
 
 const nameOf = (peer: Peer) => (typeof peer.meta.name === "string" ? peer.meta.name : peer.id.slice(0, 8));
@@ -108,6 +143,11 @@ api.registerConnectionListener({
     clearTimeout(unreachable);
     setStatus("connected", "ok");
     if (!state.watching) showMessage("Waiting for the device…");
+    // Connected, but the device's producer never shows up: it is offline.
+    window.setTimeout(() => {
+      if (state.connected && !state.watching && ![...state.producers.values()].some(isDevice))
+        showOffline("not-sending");
+    }, DEVICE_WAIT_MS);
     ui.talk.disabled = !state.maySend;
     ui.camera.disabled = !state.maySend;
   },
@@ -119,7 +159,11 @@ api.registerConnectionListener({
     state.sending = undefined;
     state.echo = undefined;
     ui.echoFigure.hidden = true;
-    if (state.everConnected) showMessage("Lost the connection to the device; reconnecting…");
+    ui.snapshot.disabled = true;
+    // Nothing to talk to until the connection is back (connected() enables them again).
+    ui.talk.disabled = true;
+    ui.camera.disabled = true;
+    if (state.everConnected) showOffline("no-connection");
     // Logged out, or this browser's access was revoked: the login page says what to do.
     void fetch("config.json", { cache: "no-store", credentials: "same-origin" })
       .then((response) => {
@@ -183,13 +227,16 @@ function watch(peer: Peer): void {
     if (state.watching?.session !== session) return;
     state.watching = undefined;
     ui.remote.srcObject = null;
-    showMessage(`${nameOf(peer)} has stopped.`);
+    showOffline("not-sending");
     // If it is still listed (a network failure rather than a stop), try again.
     const again = [...state.producers.values()].find((p) => isDevice(p));
     if (again && state.connected) setTimeout(() => !state.watching && watch(again), 1000);
   });
   session.addEventListener("error", (event) => console.warn("viewing error", (event as ErrorEvent).message));
-  ui.remote.onplaying = () => showMessage(undefined);
+  ui.remote.onplaying = () => {
+    showMessage(undefined);
+    ui.snapshot.disabled = false;
+  };
   session.connect();
   renderProducers();
 }
@@ -234,7 +281,23 @@ function deviceConsumer(): Peer | undefined {
   return [...state.consumers.values()].find((peer) => isDevice(peer));
 }
 
-async function restartSending(): Promise<void> {
+/**
+ * Restarts run one after another, and one that a newer click has overtaken gives way: Talk then Camera
+ * in quick succession open one session with both, never two racing for the camera (Firefox ends the
+ * second capture when the first one's tracks stop).
+ */
+let sendingGeneration = 0;
+let sendingQueue: Promise<void> = Promise.resolve();
+
+function restartSending(): Promise<void> {
+  const generation = ++sendingGeneration;
+  sendingQueue = sendingQueue
+    .then(() => (generation === sendingGeneration ? sendAsChosen(generation) : undefined))
+    .catch((error: unknown) => console.warn("sending failed", error));
+  return sendingQueue;
+}
+
+async function sendAsChosen(generation: number): Promise<void> {
   state.sending?.close();
   state.sending = undefined;
   for (const track of (ui.local.srcObject as MediaStream | null)?.getTracks() ?? []) track.stop();
@@ -267,6 +330,11 @@ async function restartSending(): Promise<void> {
     );
     return;
   }
+  if (generation !== sendingGeneration) {
+    // Talk and Camera clicked in quick succession: only the latest choice sends (one session, not two).
+    for (const track of stream.getTracks()) track.stop();
+    return;
+  }
   if (video) ui.local.srcObject = stream;
   const session = api.createProducerSessionForConsumer(stream, consumer.id);
   if (!session) return;
@@ -277,6 +345,14 @@ async function restartSending(): Promise<void> {
   session.addEventListener("error", (event) => console.warn("sending error", (event as ErrorEvent).message));
   session.start();
 }
+
+ui.snapshot.addEventListener("click", () => {
+  void snapshotOf(ui.remote, state.watching?.name ?? state.deviceName ?? "device").then((snapshot) => {
+    if (!snapshot) return;
+    state.lastSnapshot = snapshot;
+    download(snapshot.blob, snapshot.name);
+  });
+});
 
 ui.talk.addEventListener("click", () => {
   state.send.audio = !state.send.audio;
@@ -319,13 +395,57 @@ async function loadConfig(): Promise<AppConfig> {
   }
 }
 
-void loadConfig().then((config) => {
-  state.deviceName = config.deviceName;
-  state.maySend = config.role !== "view";
+// ---- the device's state, and what this browser may do ----
+
+const recordings = new RecordingsPanel({
+  panel: $("recordings"),
+  list: $<HTMLUListElement>("recordings-list"),
+  message: $("recordings-message"),
+  refresh: $<HTMLButtonElement>("recordings-refresh"),
+  playerFigure: $("player-figure"),
+  player: $<HTMLVideoElement>("player"),
+  playerCaption: $("player-caption"),
+});
+
+/** Asks the device how it is (`GET /api/status`): a camera that is unavailable gets a notice. */
+async function pollStatus(): Promise<void> {
+  try {
+    const status = await apiJson<DeviceStatus>("/api/status");
+    state.deviceStatus = status;
+    showNotice(
+      status.sources.video.state === "unavailable"
+        ? "Camera unavailable: the device shows a test picture until its camera is back."
+        : undefined,
+    );
+  } catch (error) {
+    // 401: logged out (the signalling side sends the page to the login page); 404: no API here.
+    if (error instanceof ApiError && error.status === 404) window.clearInterval(statusTimer);
+  }
+}
+let statusTimer: number | undefined;
+
+/** What the role allows, said once, next to the controls (docs/SECURITY.md "Roles"). */
+function applyRole(role: AppConfig["role"]): void {
+  state.maySend = role !== "view";
   if (!state.maySend) {
     ui.talk.disabled = true;
     ui.camera.disabled = true;
     ui.talk.title = ui.camera.title = "This browser may watch and listen only (view role).";
+    ui.roleNote.textContent =
+      "Not allowed to talk or show your camera: this browser may watch and listen only (view role). " +
+      "Ask the device's owner for a talk link.";
+    ui.roleNote.hidden = false;
+  }
+  if (role === "admin") recordings.show();
+  else recordings.hide();
+}
+
+void loadConfig().then((config) => {
+  state.deviceName = config.deviceName;
+  applyRole(config.role);
+  if (!params.has("signalling")) {
+    void pollStatus();
+    statusTimer = window.setInterval(() => void pollStatus(), STATUS_POLL_MS);
   }
   if (config.deviceName) ui.title.textContent = config.deviceName;
   // Producers listed before the config arrived.
@@ -334,4 +454,4 @@ void loadConfig().then((config) => {
 stats.start();
 
 // For tests and curious users: the app's state in the console.
-Object.assign(window, { deviceRtc: { state, api } });
+Object.assign(window, { deviceRtc: { state, api, recordings } });

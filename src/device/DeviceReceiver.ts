@@ -14,6 +14,7 @@ import { normalizeName } from "../common/names.ts";
 import type { VideoCodecName } from "../media/codecs.ts";
 import type { VideoSettings } from "../media/pipelines.ts";
 import { Recorder } from "../media/Recorder.ts";
+import { isKeyframeStart } from "../media/rtpPayload.ts";
 import type { SpeakerMixer, SpeakerSlot } from "../media/SpeakerMixer.ts";
 import { JsonValue, type Meta, metaName, type ServerMessage } from "../protocol/index.ts";
 import { CONSUME_AGAIN_MS, SENDER_NAME_WAIT_MS } from "./constants.ts";
@@ -60,6 +61,8 @@ interface Sinks {
   recorder?: Recorder | undefined;
   /** Unsubscribes the recorder from the session (a recording stopped through the API). */
   unsubscribeRecorder?: (() => void) | undefined;
+  /** A keyframe has reached the recorder's file (see {@link subscribeRecorder}). */
+  recorderHasKeyframe?: boolean;
   echo?: EchoProducer | undefined;
   /** Set up (what the modes ask for has started): the API may add or stop a recording. */
   ready?: boolean;
@@ -228,10 +231,10 @@ export class DeviceReceiver extends SignallingRole<IncomingSession> {
     }
     if (sinks.slot) session.subscribe("audio", sinks.slot);
     if (sinks.echo) session.subscribe("video", sinks.echo);
-    if (sinks.recorder) sinks.unsubscribeRecorder = subscribeRecorder(session, sinks.recorder);
+    if (sinks.recorder) sinks.unsubscribeRecorder = subscribeRecorder(session, sinks, media.video);
     sinks.ready = true;
-    // Whatever decodes or records the video starts on a keyframe.
-    if (sinks.recorder?.video || sinks.echo) session.requestKeyframe();
+    // Whatever decodes or records the video starts on a keyframe: asked for until each has one.
+    if (sinks.recorder?.video || sinks.echo) session.requestKeyframe(() => videoConsumersHaveKeyframe(sinks));
   }
 
   #newRecorder(
@@ -294,8 +297,9 @@ export class DeviceReceiver extends SignallingRole<IncomingSession> {
       throw new UnknownSessionError(`the sender session ${sessionId} ended`);
     }
     sinks.recorder = recorder;
-    sinks.unsubscribeRecorder = subscribeRecorder(session, recorder);
-    if (recorder.video) session.requestKeyframe();
+    sinks.recorderHasKeyframe = false;
+    sinks.unsubscribeRecorder = subscribeRecorder(session, sinks, media.video);
+    if (recorder.video) session.requestKeyframe(() => videoConsumersHaveKeyframe(sinks));
     return { path: recorder.path, started: true };
   }
 
@@ -362,12 +366,39 @@ function recordingName(path: string | undefined): string | undefined {
 }
 
 /** Subscribes a recorder's streams to the session; returns the function that unsubscribes them. */
-function subscribeRecorder(session: IncomingSession, recorder: Recorder): () => void {
+/**
+ * Feeds a recorder; its video input is watched for the first keyframe that reaches the file (written
+ * while the recorder's pipeline listens), which ends the session's keyframe requests for it.
+ */
+function subscribeRecorder(
+  session: IncomingSession,
+  sinks: Sinks,
+  codec: VideoCodecName | undefined,
+): () => void {
+  const recorder = sinks.recorder;
+  if (!recorder) return () => {};
+  const video = recorder.video;
   const off = [
     recorder.audio && session.subscribe("audio", recorder.audio),
-    recorder.video && session.subscribe("video", recorder.video),
+    video &&
+      codec &&
+      session.subscribe("video", {
+        write: (packet) => {
+          if (!sinks.recorderHasKeyframe && recorder.playing && isKeyframeStart(codec, packet)) {
+            sinks.recorderHasKeyframe = true;
+          }
+          video.write(packet);
+        },
+      }),
   ];
   return () => {
     for (const unsubscribe of off) unsubscribe?.();
   };
+}
+
+/** Whether the recorder's file and the echo's decoder (where there are) have had their keyframe. */
+function videoConsumersHaveKeyframe(sinks: Sinks): boolean {
+  const recorded = !sinks.recorder?.video || sinks.recorderHasKeyframe === true;
+  const echoed = !sinks.echo || sinks.echo.started;
+  return recorded && echoed;
 }

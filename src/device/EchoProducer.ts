@@ -61,6 +61,14 @@ export class EchoProducer implements RtpSink {
     return echo;
   }
 
+  /**
+   * Whether the echo's encoder has produced its first frame — which it does only once a keyframe of
+   * the sender went through its decoder.
+   */
+  get started(): boolean {
+    return this.#stream !== undefined;
+  }
+
   /** One RTP packet of the sender's video (borrowed: copied before it is rewritten). */
   write(packet: Buffer): void {
     this.#input.write(packet);

@@ -8,6 +8,7 @@ import { codecOfMimeType, type VideoCodecName } from "../media/codecs.ts";
 import { RtpFanOut } from "../media/RtpFanOut.ts";
 import type { RtpSink } from "../media/RtpSink.ts";
 import type { SdpPayload } from "../protocol/index.ts";
+import { KEYFRAME_RETRY_LIMIT, KEYFRAME_RETRY_MS } from "./constants.ts";
 import { PeerSession, type PeerSessionOptions } from "./PeerSession.ts";
 
 export interface IncomingMedia {
@@ -27,12 +28,18 @@ export class IncomingSession extends PeerSession {
   #media: IncomingMedia | undefined;
   #videoTransceiver: RTCRtpTransceiver | undefined;
   #videoSsrc: number | undefined;
+  /** Consumers waiting for a keyframe: each says when it has one. */
+  readonly #keyframeWaiters = new Set<() => boolean>();
+  #keyframeRetry: NodeJS.Timeout | undefined;
+  #keyframeTries = 0;
 
   constructor(options: IncomingSessionOptions) {
     super(options, "sender", { video: options.videoCodecs, audio: true });
     this.#videoCodecs = options.videoCodecs;
     this.#fanOut = { video: new RtpFanOut(this.log), audio: new RtpFanOut(this.log) };
     this.onClose(() => {
+      clearInterval(this.#keyframeRetry);
+      this.#keyframeWaiters.clear();
       this.#fanOut.video.clear();
       this.#fanOut.audio.clear();
     });
@@ -62,8 +69,44 @@ export class IncomingSession extends PeerSession {
     return this.#fanOut[kind].add(sink);
   }
 
-  /** Asks the sender for a keyframe (a recorder or echo starting needs one). */
-  requestKeyframe(): void {
+  /**
+   * Asks the sender for a keyframe (a recorder or echo starting needs one). With `received`, the
+   * request is repeated every {@link KEYFRAME_RETRY_MS} until `received()` says the consumer that asked
+   * has its keyframe: one request at the first packet was not enough when the consumer's pipeline
+   * started late and the keyframe went by before it listened (docs/MEDIA.md §4).
+   */
+  requestKeyframe(received?: () => boolean): void {
+    this.#sendPli();
+    if (!received || this.closed) return;
+    this.#keyframeWaiters.add(received);
+    this.#keyframeTries = 0;
+    this.#keyframeRetry ??= setInterval(() => this.#retryKeyframe(), KEYFRAME_RETRY_MS);
+  }
+
+  protected override negotiatedKinds(): Array<"video" | "audio"> {
+    const media = this.#media;
+    if (!media) return [];
+    return [...(media.video ? (["video"] as const) : []), ...(media.audio ? (["audio"] as const) : [])];
+  }
+
+  #retryKeyframe(): void {
+    for (const received of this.#keyframeWaiters) if (received()) this.#keyframeWaiters.delete(received);
+    if (this.#keyframeWaiters.size > 0 && ++this.#keyframeTries <= KEYFRAME_RETRY_LIMIT) {
+      this.#sendPli();
+      return;
+    }
+    if (this.#keyframeWaiters.size > 0) {
+      this.log.warn(
+        { senderId: this.peerId, requests: KEYFRAME_RETRY_LIMIT },
+        "the sender sent no usable keyframe; its video is not recorded or echoed",
+      );
+      this.#keyframeWaiters.clear();
+    }
+    clearInterval(this.#keyframeRetry);
+    this.#keyframeRetry = undefined;
+  }
+
+  #sendPli(): void {
     const ssrc = this.#videoSsrc;
     if (this.#videoTransceiver && ssrc !== undefined)
       void this.#videoTransceiver.receiver.sendRtcpPLI(ssrc).catch(() => {});

@@ -18,7 +18,7 @@ import type { Logger } from "../common/logger.ts";
 import { codecOfMimeType } from "../media/codecs.ts";
 import { RtpCounter } from "../media/RtpCounter.ts";
 import type { IcePayload, PeerMessage, SdpPayload } from "../protocol/index.ts";
-import { DISCONNECTED_GIVE_UP_MS } from "./constants.ts";
+import { DISCONNECTED_GIVE_UP_MS, NO_MEDIA_WARNING_MS } from "./constants.ts";
 import type { SessionMediaStats, SessionStats, SessionStatus } from "./status.ts";
 import { createPeerConnection, type IceSettings, type SessionCodecs } from "./webrtc.ts";
 
@@ -75,6 +75,7 @@ export abstract class PeerSession extends EventEmitter<PeerSessionEvents> {
   /** Candidates gathered before our SDP went out; undefined once it has. */
   #heldCandidates: IcePayload[] | undefined = [];
   #disconnectedTimer: NodeJS.Timeout | undefined;
+  #noMediaTimer: NodeJS.Timeout | undefined;
   #closed = false;
 
   protected constructor(options: PeerSessionOptions, role: "viewer" | "sender", codecs: SessionCodecs) {
@@ -124,6 +125,7 @@ export abstract class PeerSession extends EventEmitter<PeerSessionEvents> {
     if (this.#closed) return;
     this.#closed = true;
     clearTimeout(this.#disconnectedTimer);
+    clearTimeout(this.#noMediaTimer);
     for (const cleanup of this.#cleanups.splice(0)) cleanup();
     if (reason !== "ended-by-peer" && reason !== "signalling-lost") {
       this.#send({ type: "endSession", sessionId: this.sessionId });
@@ -207,6 +209,9 @@ export abstract class PeerSession extends EventEmitter<PeerSessionEvents> {
   /** Called once ICE and DTLS are connected. */
   protected onConnected(): void {}
 
+  /** The kinds this session was negotiated to carry (each is expected to see packets). */
+  protected abstract negotiatedKinds(): Array<"video" | "audio">;
+
   /** Runs `cleanup` when the session closes. */
   protected onClose(cleanup: () => void): void {
     if (this.#closed) cleanup();
@@ -233,6 +238,19 @@ export abstract class PeerSession extends EventEmitter<PeerSessionEvents> {
     else this.#send({ type: "peer", sessionId: this.sessionId, ice: candidate });
   }
 
+  #warnAboutSilentKinds(): void {
+    if (this.#closed) return;
+    const seconds = NO_MEDIA_WARNING_MS / 1000;
+    for (const kind of this.negotiatedKinds()) {
+      if (this.counters[kind].counts().packets > 0) continue;
+      const what =
+        this.#role === "sender"
+          ? `no ${kind} packets from the sender`
+          : `no ${kind} packets sent to the viewer`;
+      this.log.warn({ peerId: this.peerId, kind, seconds }, `${what} ${seconds} s after connecting`);
+    }
+  }
+
   #onConnectionState(state: string): void {
     if (this.#closed) return;
     this.log.debug({ state }, "connection state");
@@ -241,6 +259,7 @@ export abstract class PeerSession extends EventEmitter<PeerSessionEvents> {
       const ms = Math.round(performance.now() - this.#createdAt);
       this.#connectedAt ??= new Date().toISOString();
       this.log.info({ peerId: this.peerId, ms }, `${this.#role} connected`);
+      this.#noMediaTimer ??= setTimeout(() => this.#warnAboutSilentKinds(), NO_MEDIA_WARNING_MS);
       this.onConnected();
     } else if (state === "failed" || state === "closed") {
       this.close("failed");

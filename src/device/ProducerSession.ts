@@ -8,7 +8,7 @@ import type { VideoCodecName } from "../media/codecs.ts";
 import type { OutgoingStream } from "../media/OutgoingStream.ts";
 import type { SdpPayload } from "../protocol/index.ts";
 import { PeerSession, type PeerSessionOptions } from "./PeerSession.ts";
-import { isKeyframeRequest } from "./webrtc.ts";
+import { isKeyframeRequest, WERIFT_RTP_HISTORY_PACKETS } from "./webrtc.ts";
 
 export interface ProducerSessionOptions extends PeerSessionOptions {
   /** The viewer's SDP offer, when it offers. */
@@ -22,6 +22,8 @@ export class ProducerSession extends PeerSession {
   readonly #offer: string | null;
   readonly #video: OutgoingStream | undefined;
   readonly #audio: OutgoingStream | undefined;
+  /** The kinds a source was attached to (negotiated). */
+  readonly #attached = new Set<"video" | "audio">();
 
   constructor(options: ProducerSessionOptions) {
     super(options, "viewer", { video: options.video ? [options.videoCodec] : [], audio: true });
@@ -82,15 +84,22 @@ export class ProducerSession extends PeerSession {
     this.#video?.requestKeyframe("viewer connected");
   }
 
+  protected override negotiatedKinds(): Array<"video" | "audio"> {
+    return [...this.#attached];
+  }
+
   #attach(transceiver: RTCRtpTransceiver, source: OutgoingStream, track: MediaStreamTrack): void {
+    this.#attached.add(source.kind);
     // Fan-out: every packet of the shared encoder goes to this viewer too. werift parses it into its
     // own packet (the buffer is only borrowed), rewrites SSRC and payload type for this session and
-    // keeps a copy to answer NACKs.
+    // keeps a copy to answer NACKs. The sequence numbers it sends are ours (it adds no offset).
     const counter = this.counters[source.kind];
+    let newestSeq: number | undefined;
     this.onClose(
       source.subscribe({
         write: (packet) => {
           counter.count(packet);
+          newestSeq = packet.readUInt16BE(2);
           track.writeRtp(packet);
         },
       }),
@@ -99,9 +108,20 @@ export class ProducerSession extends PeerSession {
     const onRtcp = (packet: Parameters<typeof isKeyframeRequest>[0]) => {
       if (isKeyframeRequest(packet, transceiver.sender.ssrc)) source.requestKeyframe("viewer asked");
     };
+    // A NACK for a packet werift no longer keeps (after an outage, say) can never be answered: the
+    // viewer would wait for it until its own keyframe request, seconds later. Ask for the keyframe now.
+    const onNack = (feedback: { lost: number[] }) => {
+      if (newestSeq === undefined) return;
+      const newest = newestSeq;
+      if (feedback.lost.some((seq) => ((newest - seq) & 0xffff) >= WERIFT_RTP_HISTORY_PACKETS)) {
+        source.requestKeyframe("viewer lost packets that are no longer kept");
+      }
+    };
     const fromSender = transceiver.sender.onRtcp.subscribe(onRtcp);
     const fromReceiver = transceiver.receiver.onRtcp.subscribe(onRtcp);
+    const nacks = transceiver.sender.onGenericNack.subscribe(onNack);
     this.onClose(() => fromSender.unSubscribe());
     this.onClose(() => fromReceiver.unSubscribe());
+    this.onClose(() => nacks.unSubscribe());
   }
 }

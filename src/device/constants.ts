@@ -30,3 +30,21 @@ export const SIGNALLING_CONNECT_TIMEOUT_MS = 20_000;
 
 /** Closing the signalling WebSocket waits this long for the server's close frame before dropping it, ms. */
 export const SIGNALLING_CLOSE_GRACE_MS = 1000;
+
+/**
+ * A negotiated media path that has carried no packet this long after ICE and DTLS connected is
+ * reported with a warning, ms: a sender's first packets arrive within a frame or two of connecting,
+ * so a few seconds of silence means the path is broken (an unrouted SSRC, a bundle-only section, an
+ * encoder that died), not slow — and a failure that is silent is the hardest to find.
+ */
+export const NO_MEDIA_WARNING_MS = 5000;
+
+/**
+ * A keyframe request to a sender is repeated this often until the consumer that asked (a recorder,
+ * an echo) has a keyframe, ms: a request or the keyframe itself can be lost, or arrive before the
+ * consumer's pipeline listens. Browsers rate-limit their own keyframes to a few per second.
+ */
+export const KEYFRAME_RETRY_MS = 500;
+
+/** Keyframe requests to a sender before giving up with a warning: 10 s of asking. */
+export const KEYFRAME_RETRY_LIMIT = 20;

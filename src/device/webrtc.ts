@@ -18,6 +18,12 @@ export interface IceSettings {
   loopbackOnly: boolean;
 }
 
+/**
+ * How many sent packets werift keeps to answer NACKs (`RTP_HISTORY_SIZE` in its rtpSender.js): a
+ * NACK for an older packet goes unanswered.
+ */
+export const WERIFT_RTP_HISTORY_PACKETS = 128;
+
 /** The codecs a session offers or accepts, in order of preference. */
 export interface SessionCodecs {
   video: VideoCodecName[];

@@ -114,6 +114,8 @@ export class Recorder {
   readonly audio: LoopbackRtpPort | undefined;
   readonly #process: GstProcess;
   readonly #log: Logger;
+  /** The pipeline is PLAYING: its udpsrc listens, so what is written to its ports is recorded. */
+  #playing = false;
   #closed = false;
 
   private constructor(
@@ -133,7 +135,16 @@ export class Recorder {
       audio: audio ? { port: audio.port } : undefined,
     });
     // A recorder that dies is not restarted: a restart would start the file again.
-    this.#process = new GstProcess({ name: "recorder", logger, restart: false, pipeline: () => pipeline });
+    this.#process = new GstProcess({
+      name: "recorder",
+      logger,
+      restart: false,
+      pipeline: () => pipeline,
+      // gst-launch prints this once every element reached PAUSED, which opened the udpsrc sockets.
+      onLine: (line) => {
+        if (line.startsWith("Setting pipeline to PLAYING")) this.#playing = true;
+      },
+    });
   }
 
   static async create(options: RecorderOptions): Promise<Recorder> {
@@ -157,6 +168,11 @@ export class Recorder {
     recorder.#process.start();
     recorder.#log.info({ video: options.video ?? "none", audio: options.audio }, "recording");
     return recorder;
+  }
+
+  /** Whether packets written to {@link video} and {@link audio} now reach the file. */
+  get playing(): boolean {
+    return this.#playing;
   }
 
   /** Finalizes the file. Idempotent. */

@@ -22,6 +22,9 @@ export interface WebrtcbinReport {
   ended?: boolean;
   /** Milliseconds from the viewer's startSession to its first decoded frame. */
   firstFrameMs?: number;
+  /** A sender with --ignore-keyframe-requests N: requests ignored so far, and a request served. */
+  ignoredKeyframeRequests?: number;
+  keyframeRequestServed?: boolean;
 }
 
 export interface WebrtcbinPeer {

@@ -4,12 +4,13 @@
  * recorded by the device with both tracks, and a webrtcbin viewer decoding the device's video and
  * audio.
  */
-import { mkdtempSync, readdirSync } from "node:fs";
+import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { stage, startDevice, startTestDevice } from "../helpers/device.ts";
-import { audioRms, discover } from "../helpers/media.ts";
+import { onCleanup } from "../helpers/cleanup.ts";
+import { mediaFor, stage, startDevice, startTestDevice } from "../helpers/device.ts";
+import { audioRms, decodedSpanSeconds, discover } from "../helpers/media.ts";
 import { bedAvailable } from "../helpers/netbed.ts";
 import { startWebrtcbinPeer } from "../helpers/webrtcbin.ts";
 
@@ -26,6 +27,55 @@ describe.runIf(bedAvailable())("webrtcbin peers on the LAN bed", () => {
     );
     expect(later.videoSize).toEqual([640, 480]);
     expect(later.audioRms).toBeGreaterThan(0.01);
+  });
+
+  /** A device that consumes `gst-sender` and records it into a new directory. */
+  async function recordingDevice(signalling: string) {
+    const dir = mkdtempSync(join(tmpdir(), "device-rtc-rec-"));
+    onCleanup(() => rmSync(dir, { recursive: true, force: true }));
+    const device = await startDevice(
+      signalling,
+      [
+        ...["--name", "recorder", "--video", "none", "--audio", "none", "--consume", "gst-sender"],
+        ...["--incoming-video", "record", "--incoming-audio", "record", "--record-dir", dir],
+      ],
+      {},
+      { ready: /registered as consumer/ },
+    );
+    return { dir, device };
+  }
+
+  it("regression: a negotiated path that never gets a packet is reported, not silent (a sender whose audio never arrives)", async () => {
+    const s = await stage();
+    const { device } = await recordingDevice(s.signalling);
+    const host = await s.bed?.host("gst-sender");
+    const sender = await startWebrtcbinPeer(host, s.signalling, [
+      ...["sender", "--name", "gst-sender", "--no-audio-packets"],
+    ]);
+    await sender.waitReport((r) => r.offer !== undefined, "the offer");
+    const [line] = await device.waitFor(/\{[^\n]*no audio packets from the sender[^\n]*/, 30_000);
+    expect(line).toMatch(/"level":"?(40|warn)/);
+    // The video that does arrive is not reported.
+    expect(device.output()).not.toMatch(/no video packets from the sender/);
+  });
+
+  it("regression: keyframe requests are repeated until the recording has its keyframe (a sender that ignores the first two)", async () => {
+    const s = await stage();
+    const { dir, device } = await recordingDevice(s.signalling);
+    const host = await s.bed?.host("gst-sender");
+    const sender = await startWebrtcbinPeer(host, s.signalling, [
+      ...["sender", "--name", "gst-sender", "--ignore-keyframe-requests", "2"],
+    ]);
+    await sender.waitReport((r) => r.ignoredKeyframeRequests === 2, "two keyframe requests ignored", 30_000);
+    await sender.waitReport((r) => r.keyframeRequestServed === true, "a keyframe request served", 30_000);
+    await mediaFor(3000);
+    await device.stop(10_000);
+    const [file] = readdirSync(dir).filter((f) => /\.(webm|mkv)$/.test(f));
+    if (!file) throw new Error(`no recording in ${dir}:\n${device.output()}`);
+    const found = discover(join(dir, file));
+    // The sender's 320x240 VP8 picture is in the file (no keyframe, no video at all).
+    expect(found.video.join()).toMatch(/vp8.*width=\(int\)320/i);
+    expect(decodedSpanSeconds(join(dir, file))).toBeGreaterThan(1);
   });
 
   it.each([

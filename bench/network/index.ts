@@ -307,17 +307,27 @@ async function runScenario(name: string, spec: Scenario): Promise<Row[]> {
     if (!args["no-anchor"]) {
       const anchorHost = await stage.bed.host("anchor");
       const anchorBrowser = await launchBrowserOn(anchorHost, [stage.origin]);
-      const sender = await openPage(anchorBrowser, stage.pageUrl("anchor"));
-      await sender.evaluate(`bench.produce(${JSON.stringify(LAYOUT)})`);
-      const pages = await Promise.all(browsers.map((b, i) => openPage(b, stage.pageUrl(`viewer${i}`))));
-      const before = (await sender.evaluate("bench.outbound()")) as { retransmittedPacketsSent: number };
-      rows.push(
-        ...(await measure(name, spec, "Chrome→Chrome VP8", pages, viewers, "anchor", async () => {
-          const after = (await sender.evaluate("bench.outbound()")) as { retransmittedPacketsSent: number };
-          // Chrome re-sends over RTX (its own SSRC); shared by the viewers of S6.
-          return after.retransmittedPacketsSent - before.retransmittedPacketsSent;
-        })),
-      );
+      for (const codec of CODECS) {
+        // One producer name per codec: the viewers' pages must not find the previous one.
+        const anchor = `anchor-${codec}`;
+        const sender = await openPage(anchorBrowser, stage.pageUrl(anchor));
+        if (!(await sender.evaluate(`bench.produce(${JSON.stringify(LAYOUT)}, ${JSON.stringify(codec)})`))) {
+          process.stderr.write(`bench:network: this Chromium cannot send ${codec}; no anchor row\n`);
+          await sender.close();
+          continue;
+        }
+        const pages = await Promise.all(browsers.map((b, i) => openPage(b, stage.pageUrl(`viewer${i}`))));
+        const before = (await sender.evaluate("bench.outbound()")) as { retransmittedPacketsSent: number };
+        rows.push(
+          ...(await measure(name, spec, `Chrome→Chrome ${codec}`, pages, viewers, anchor, async () => {
+            const after = (await sender.evaluate("bench.outbound()")) as { retransmittedPacketsSent: number };
+            // Chrome re-sends over RTX (its own SSRC); shared by the viewers of S6.
+            return after.retransmittedPacketsSent - before.retransmittedPacketsSent;
+          })),
+        );
+        await Promise.all([...pages, sender].map((page) => page.close()));
+        await sleep(1000);
+      }
     }
   } finally {
     await stage.close();
@@ -390,6 +400,7 @@ if (args.unit) {
 // Chromium's first page load hanging (not understood yet), and a fresh process also keeps one
 // unit's leftovers from skewing the next.
 const dir = mkdtempSync(join(tmpdir(), "bench-network-"));
+const failed: string[] = [];
 for (const unit of units) {
   process.stderr.write(`bench:network: ${unit} ${SCENARIOS[unit]?.title ?? ""}\n`);
   const file = join(dir, `${unit}.json`);
@@ -402,6 +413,7 @@ for (const unit of units) {
   );
   if (result.status !== 0) {
     process.stderr.write(`bench:network: ${unit} failed (${result.status ?? result.signal})\n`);
+    failed.push(unit);
     continue;
   }
   const part = JSON.parse(readFileSync(file, "utf8")) as typeof report;
@@ -440,4 +452,6 @@ if (report.rows.length) {
 }
 process.stdout.write(`${lines.join("\n")}\n`);
 if (args.json) writeFileSync(args.json, JSON.stringify(report, null, 2));
-process.exit(0);
+// A unit that failed is missing from the table: say so, and fail the run.
+if (failed.length) process.stderr.write(`bench:network: failed: ${failed.join(", ")}\n`);
+process.exit(failed.length ? 1 : 0);

@@ -108,8 +108,10 @@ export class IncomingSession extends PeerSession {
 
   #sendPli(): void {
     const ssrc = this.#videoSsrc;
-    if (this.#videoTransceiver && ssrc !== undefined)
+    if (this.#videoTransceiver && ssrc !== undefined) {
+      this.log.debug({ ssrc }, "keyframe requested from the sender");
       void this.#videoTransceiver.receiver.sendRtcpPLI(ssrc).catch(() => {});
+    }
   }
 
   protected override async handleDescription(sdp: SdpPayload): Promise<void> {

@@ -22,9 +22,9 @@ export interface WebrtcbinReport {
   ended?: boolean;
   /** Milliseconds from the viewer's startSession to its first decoded frame. */
   firstFrameMs?: number;
-  /** A sender with --ignore-keyframe-requests N: requests ignored so far, and a request served. */
-  ignoredKeyframeRequests?: number;
-  keyframeRequestServed?: boolean;
+  /** A sender with --drop-keyframes N: keyframes lost so far, and a keyframe sent. */
+  droppedKeyframes?: number;
+  keyframeSent?: boolean;
 }
 
 export interface WebrtcbinPeer {

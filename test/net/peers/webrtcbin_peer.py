@@ -12,8 +12,8 @@ and prints "REPORT {json}" lines about what it decodes.
   m-line after the first has port 0 and a=bundle-only). A moving ball and a 600 Hz tone.
   --no-ssrc removes the a=ssrc lines from the offer, as a plain webrtcbin application's may lack them.
   --no-audio-packets negotiates audio but never sends a packet of it (a broken sender).
-  --ignore-keyframe-requests N: the video has no periodic keyframes, and the first N keyframe requests
-  are ignored (a sender whose keyframe is lost, or that answers requests late).
+  --drop-keyframes N: the video has no periodic keyframes, and its first N keyframes (the first one,
+  then the answers to keyframe requests) are lost before they are sent.
 - viewer: consumes the producer called NAME (the device offers) and decodes what arrives; every
   second it reports decoded video frames (with their size) and audio buffers (with their RMS).
 """
@@ -30,8 +30,7 @@ import gi
 gi.require_version("Gst", "1.0")
 gi.require_version("GstSdp", "1.0")
 gi.require_version("GstWebRTC", "1.0")
-gi.require_version("GstVideo", "1.0")
-from gi.repository import GLib, Gst, GstSdp, GstVideo, GstWebRTC  # noqa: E402
+from gi.repository import GLib, Gst, GstSdp, GstWebRTC  # noqa: E402
 
 Gst.init(None)
 
@@ -126,19 +125,20 @@ class Peer:
     def on_ice_candidate(self, webrtc, mline, candidate):
         self.send({"type": "peer", "sessionId": self.session, "ice": {"candidate": candidate, "sdpMLineIndex": mline}})
 
-    def on_upstream_event(self, pad, info):
-        event = info.get_event()
-        if GstVideo.video_event_is_force_key_unit(event):
-            if self.ignored_requests < self.args.ignore_keyframe_requests:
-                self.ignored_requests += 1
-                emit("REPORT", {"ignoredKeyframeRequests": self.ignored_requests})
-                return Gst.PadProbeReturn.DROP
-            emit("REPORT", {"keyframeRequestServed": True})
+    def on_encoded(self, pad, info):
+        buffer = info.get_buffer()
+        if buffer.has_flags(Gst.BufferFlags.DELTA_UNIT):
+            return Gst.PadProbeReturn.OK
+        if self.dropped_keyframes < self.args.drop_keyframes:
+            self.dropped_keyframes += 1
+            emit("REPORT", {"droppedKeyframes": self.dropped_keyframes})
+            return Gst.PadProbeReturn.DROP
+        emit("REPORT", {"keyframeSent": True})
         return Gst.PadProbeReturn.OK
 
     def build_sender(self):
-        # Only requested keyframes when requests are being ignored (else one every second).
-        keyframe_distance = 100000 if self.args.ignore_keyframe_requests else 30
+        # Only requested keyframes when keyframes are being lost (else one every second).
+        keyframe_distance = 100000 if self.args.drop_keyframes else 30
         self.pipe = Gst.parse_launch(
             "webrtcbin name=webrtc bundle-policy=max-bundle "
             "videotestsrc is-live=true pattern=ball ! video/x-raw,width=320,height=240,framerate=30/1 ! "
@@ -146,13 +146,13 @@ class Peer:
             "rtpvp8pay pt=96 ! "
             "application/x-rtp,media=video,encoding-name=VP8,payload=96,clock-rate=90000 ! webrtc. "
             "audiotestsrc is-live=true wave=sine freq=600 volume=0.5 ! audioconvert ! audioresample ! "
-            f"opusenc ! rtpopuspay pt=97 ! valve drop={'true' if self.args.no_audio_packets else 'false'} ! "
+            f"opusenc ! rtpopuspay pt=97 ! identity drop-probability={'1.0' if self.args.no_audio_packets else '0.0'} ! "
             "application/x-rtp,media=audio,encoding-name=OPUS,payload=97,clock-rate=48000 ! webrtc. "
         )
-        if self.args.ignore_keyframe_requests:
-            self.ignored_requests = 0
+        if self.args.drop_keyframes:
+            self.dropped_keyframes = 0
             pad = self.pipe.get_by_name("venc").get_static_pad("src")
-            pad.add_probe(Gst.PadProbeType.EVENT_UPSTREAM, self.on_upstream_event)
+            pad.add_probe(Gst.PadProbeType.BUFFER, self.on_encoded)
         self.make_webrtc()
         self.webrtc.connect("on-negotiation-needed", self.on_negotiation_needed)
         self.pipe.set_state(Gst.State.PLAYING)
@@ -272,7 +272,7 @@ def main():
     parser.add_argument("--producer")
     parser.add_argument("--no-ssrc", action="store_true")
     parser.add_argument("--no-audio-packets", action="store_true")
-    parser.add_argument("--ignore-keyframe-requests", type=int, default=0)
+    parser.add_argument("--drop-keyframes", type=int, default=0)
     peer = Peer(parser.parse_args())
     try:
         peer.loop.run()

@@ -23,6 +23,7 @@ import { hasRole, type Role } from "../auth/roles.ts";
 import type { Logger } from "../common/logger.ts";
 import type { Device } from "../device/Device.ts";
 import { RecordingUnavailableError, UnknownSessionError } from "../device/errors.ts";
+import { LowDiskSpaceError } from "../media/RecordingLimits.ts";
 import { RecordingBusyError, RecordingNotFoundError, type Recordings } from "../media/Recordings.ts";
 import type { Metrics } from "../metrics/Metrics.ts";
 import { fileResponse } from "./download.ts";
@@ -212,6 +213,8 @@ export function createApiApp(options: ApiOptions): OpenAPIHono<ApiEnv> {
     } catch (error) {
       if (error instanceof UnknownSessionError) return c.json({ error: "no such sender session" }, 404);
       if (error instanceof RecordingUnavailableError) return c.json({ error: error.message }, 409);
+      // 507 Insufficient Storage (RFC 4918 §11.5): the sender goes on, unrecorded.
+      if (error instanceof LowDiskSpaceError) return c.json({ error: error.message }, 507);
       throw error;
     }
   });

@@ -81,6 +81,7 @@ export const startRecording = route("admin", {
     201: json(SenderRecordingSchema, "recording started"),
     404: error("no such sender session"),
     409: error("the session is not set up yet, or sends nothing recordable"),
+    507: error("the record directory has less free space than --min-free-disk: nothing is recorded"),
   },
 });
 

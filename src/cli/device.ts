@@ -7,6 +7,7 @@ import { versions } from "../api/versions.ts";
 import { createLogger } from "../common/logger.ts";
 import { Device, type DeviceOptions } from "../device/Device.ts";
 import type { VideoSettings } from "../media/pipelines.ts";
+import { DEFAULT_RECORDING_LIMITS } from "../media/RecordingLimits.ts";
 import { Recordings } from "../media/Recordings.ts";
 import { parseSpeakerSink, SPEAKER_HELP } from "../media/SpeakerMixer.ts";
 import {
@@ -17,7 +18,7 @@ import {
   parseVideoSource,
   VIDEO_SOURCE_HELP,
 } from "../media/sources.ts";
-import { exitOnSignal, integerOption, UsageError } from "./lifecycle.ts";
+import { byteSizeOption, exitOnSignal, integerOption, UsageError } from "./lifecycle.ts";
 import { addMetricsOptions, type MetricsFlags, startMetrics } from "./metrics.ts";
 
 export interface DeviceFlags {
@@ -40,6 +41,9 @@ export interface DeviceFlags {
   maxTalkers: number;
   echoCancel: boolean;
   recordDir: string;
+  maxRecordingBytes: number;
+  maxRecordingSeconds: number;
+  minFreeDisk: number;
   consume?: string;
 }
 
@@ -86,6 +90,28 @@ export function addDeviceOptions(command: Command): Command {
     .option("--max-talkers <N>", "browsers whose voices are mixed at once", integerOption(1, 16), 4)
     .option("--no-echo-cancel", "do not cancel the speaker's echo in the microphone")
     .option("--record-dir <DIR>", "where recordings go", "./recordings")
+    .addOption(
+      new Option(
+        "--max-recording-bytes <SIZE>",
+        "end a recording (finalized, playable) when its file reaches this size: bytes, or with K, M, G; 0: no cap",
+      )
+        .argParser(byteSizeOption(0))
+        .default(DEFAULT_RECORDING_LIMITS.maxBytes, "2G"),
+    )
+    .option(
+      "--max-recording-seconds <SECONDS>",
+      "end a recording (finalized, playable) after this long; 0: no cap",
+      integerOption(0),
+      DEFAULT_RECORDING_LIMITS.maxSeconds,
+    )
+    .addOption(
+      new Option(
+        "--min-free-disk <SIZE>",
+        "free space to keep where recordings go: below it no recording starts and a running one ends; bytes, or with K, M, G; 0: none",
+      )
+        .argParser(byteSizeOption(0))
+        .default(DEFAULT_RECORDING_LIMITS.minFreeBytes, "512M"),
+    )
     .option("--consume <NAME>", "also receive every producer with this name (e.g. a webrtcsink pipeline)")
     .addHelpText("after", `\n${VIDEO_SOURCE_HELP}\n\n${AUDIO_SOURCE_HELP}\n\n${SPEAKER_HELP}`);
 }
@@ -187,6 +213,11 @@ export function deviceOptionsFrom(
     maxTalkers: flags.maxTalkers,
     echoCancel: flags.echoCancel,
     recordDirectory: resolve(flags.recordDir),
+    recordingLimits: {
+      maxBytes: flags.maxRecordingBytes,
+      maxSeconds: flags.maxRecordingSeconds,
+      minFreeBytes: flags.minFreeDisk,
+    },
     consume: flags.consume,
     name: flags.name,
     video: flags.video ? parseVideoSource(flags.video) : defaultVideoSource(),

@@ -56,3 +56,22 @@ export function integerOption(min: number, max = Number.MAX_SAFE_INTEGER) {
     return value;
   };
 }
+
+const BYTE_UNITS: Record<string, number> = { "": 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3, T: 1024 ** 4 };
+
+/**
+ * A commander argument parser for a size: bytes, or a whole number with K, M, G or T (KiB, MiB, GiB,
+ * TiB: `512M`, `2GiB`), at least `min` bytes.
+ */
+export function byteSizeOption(min = 0) {
+  return (text: string): number => {
+    const match = /^(\d+)\s*(?:([KMGT])(?:i?B)?|B)?$/i.exec(text.trim());
+    const value = match ? Number(match[1]) * (BYTE_UNITS[(match[2] ?? "").toUpperCase()] ?? 1) : Number.NaN;
+    if (!Number.isSafeInteger(value) || value < min) {
+      throw new InvalidArgumentError(
+        `expected a size of at least ${min} bytes: bytes, or a number with K, M, G or T.`,
+      );
+    }
+    return value;
+  };
+}

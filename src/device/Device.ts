@@ -7,6 +7,8 @@ import type { Logger } from "../common/logger.ts";
 import { TTS_PAUSE_MS } from "../media/constants.ts";
 import { MediaStartError, OutgoingStream } from "../media/OutgoingStream.ts";
 import { audioPipeline, type VideoSettings, videoPipeline } from "../media/pipelines.ts";
+import { makeDirectoryPrivate } from "../media/Recorder.ts";
+import type { RecordingLimits } from "../media/RecordingLimits.ts";
 import { ECHO_PROBE, SpeakerMixer, type SpeakerSink } from "../media/SpeakerMixer.ts";
 import {
   type AudioSource,
@@ -34,6 +36,8 @@ export interface DeviceOptions {
   /** Cancel the speaker's echo in the microphone (when both are in use). */
   echoCancel: boolean;
   recordDirectory: string;
+  /** Each recording's size and duration caps, and the free disk space below which none starts or runs. */
+  recordingLimits: RecordingLimits;
   /** Actively consume producers of this name. */
   consume?: string | undefined;
   /** ws:// or wss:// URL of the signalling server. */
@@ -116,6 +120,7 @@ export class Device {
       modes: options.incoming,
       speaker,
       recordDirectory: options.recordDirectory,
+      recordingLimits: options.recordingLimits,
       echo: {
         settings: options.videoSettings,
         server: options.server,
@@ -135,6 +140,7 @@ export class Device {
    */
   static async create(options: DeviceOptions): Promise<Device> {
     const log = options.logger;
+    tightenRecordDirectory(options.recordDirectory, log);
     let video: Opened = { stream: undefined };
     let audio: Opened = { stream: undefined };
     let speaker: SpeakerMixer | undefined;
@@ -311,4 +317,25 @@ function openAudio(
     restartOnEosDelayMs: source.kind === "tts" ? TTS_PAUSE_MS : 0,
     pipeline: (target) => audioPipeline(source, target, aec),
   });
+}
+
+/**
+ * Makes an existing record directory private (0700) at start; a missing one is created so when the
+ * first recording starts. A problem with it costs recordings only, never the device: it is a warning.
+ */
+function tightenRecordDirectory(directory: string, log: Logger): void {
+  let privacy: ReturnType<typeof makeDirectoryPrivate>;
+  try {
+    privacy = makeDirectoryPrivate(directory);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return;
+    log.warn({ directory, err: (error as Error).message }, "the record directory cannot be used");
+    return;
+  }
+  if (privacy === "tightened") log.info({ directory }, "record directory made private (0700)");
+  if (privacy === "shared")
+    log.warn(
+      { directory },
+      "the record directory is shared (sticky, or another user's) and left as it is; each recording in it is private (0600)",
+    );
 }

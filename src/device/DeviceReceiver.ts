@@ -14,6 +14,7 @@ import { normalizeName } from "../common/names.ts";
 import type { VideoCodecName } from "../media/codecs.ts";
 import type { VideoSettings } from "../media/pipelines.ts";
 import { Recorder } from "../media/Recorder.ts";
+import { LowDiskSpaceError, type RecordingLimits } from "../media/RecordingLimits.ts";
 import { isKeyframeStart } from "../media/rtpPayload.ts";
 import type { SpeakerMixer, SpeakerSlot } from "../media/SpeakerMixer.ts";
 import { JsonValue, type Meta, metaName, type ServerMessage } from "../protocol/index.ts";
@@ -41,6 +42,8 @@ export interface DeviceReceiverOptions {
   modes: IncomingModes;
   speaker: SpeakerMixer | undefined;
   recordDirectory: string;
+  /** Each recording's size and duration caps, and the free disk space below which none starts or runs. */
+  recordingLimits: RecordingLimits;
   /** For echo producers: their settings and how they reach the signalling server. */
   echo: {
     settings: VideoSettings;
@@ -200,13 +203,22 @@ export class DeviceReceiver extends SignallingRole<IncomingSession> {
     }
     const recordVideo = modes.video.has("record") && media.video !== undefined;
     const recordAudio = media.audio && (modes.audio === "record" || recordVideo);
-    try {
-      if (recordVideo || recordAudio) {
-        sinks.recorder = await this.#newRecorder(senderName, {
+    if (recordVideo || recordAudio) {
+      try {
+        sinks.recorder = await this.#newRecorder(session.sessionId, senderName, {
           video: recordVideo ? media.video : undefined,
           audio: recordAudio,
         });
+      } catch (error) {
+        // Without a recording the session goes on: the speaker and the echo are still set up.
+        if (!(error instanceof LowDiskSpaceError))
+          this.log.error(
+            { err: (error as Error).message, senderName },
+            "could not start recording this sender",
+          );
       }
+    }
+    try {
       if (modes.video.has("echo") && media.video) {
         sinks.echo = await EchoProducer.create({
           deviceName: this.#options.name,
@@ -222,7 +234,10 @@ export class DeviceReceiver extends SignallingRole<IncomingSession> {
         });
       }
     } catch (error) {
-      this.log.error({ err: (error as Error).message }, "could not set up what receives this sender");
+      this.log.error(
+        { err: (error as Error).message, senderName },
+        "could not start the echo of this sender",
+      );
     }
     if (session.closed) {
       // The session ended while the sinks were starting: what started since is closed here.
@@ -237,17 +252,58 @@ export class DeviceReceiver extends SignallingRole<IncomingSession> {
     if (sinks.recorder?.video || sinks.echo) session.requestKeyframe(() => videoConsumersHaveKeyframe(sinks));
   }
 
-  #newRecorder(
+  /**
+   * Starts a recorder for the session; one that reaches a limit is ended as a normal end is.
+   * @throws LowDiskSpaceError (logged here), or the recorder's failure to start
+   */
+  async #newRecorder(
+    sessionId: string,
     senderName: string,
     what: { video: VideoCodecName | undefined; audio: boolean },
   ): Promise<Recorder> {
-    return Recorder.create({
-      directory: this.#options.recordDirectory,
-      senderName,
-      video: what.video,
-      audio: what.audio,
-      logger: this.log,
+    let recorder: Recorder;
+    try {
+      recorder = await Recorder.create({
+        directory: this.#options.recordDirectory,
+        senderName,
+        video: what.video,
+        audio: what.audio,
+        limits: this.#options.recordingLimits,
+        logger: this.log,
+      });
+    } catch (error) {
+      if (error instanceof LowDiskSpaceError) {
+        this.log.warn(
+          {
+            sessionId,
+            senderName,
+            limit: "--min-free-disk",
+            freeBytes: error.freeBytes,
+            minFreeBytes: error.minFreeBytes,
+            directory: this.#options.recordDirectory,
+          },
+          "not recording this sender: free disk space is below --min-free-disk",
+        );
+      }
+      throw error;
+    }
+    recorder.once("limit", () => {
+      const ended = this.#endRecording(sessionId, recorder);
+      this.#releasing.add(ended);
+      void ended.finally(() => this.#releasing.delete(ended));
     });
+    return recorder;
+  }
+
+  /** Ends the session's recording, if it is `recorder`: unsubscribes it, then finalizes the file. */
+  async #endRecording(sessionId: string, recorder: Recorder): Promise<void> {
+    const sinks = this.#sinks.get(sessionId);
+    if (sinks?.recorder === recorder) {
+      sinks.unsubscribeRecorder?.();
+      sinks.recorder = undefined;
+      sinks.unsubscribeRecorder = undefined;
+    }
+    await recorder.close();
   }
 
   /** Every sender, its stats and its recording. */
@@ -268,7 +324,7 @@ export class DeviceReceiver extends SignallingRole<IncomingSession> {
 
   /**
    * Starts recording a sender (REST API), unless it is being recorded already; returns the file.
-   * @throws UnknownSessionError, RecordingUnavailableError
+   * @throws UnknownSessionError, RecordingUnavailableError, LowDiskSpaceError
    */
   async startRecording(sessionId: string): Promise<{ path: string; started: boolean }> {
     const session = this.sessions.find((candidate) => candidate.sessionId === sessionId);
@@ -286,8 +342,9 @@ export class DeviceReceiver extends SignallingRole<IncomingSession> {
     let recorder: Recorder;
     try {
       const name = this.#senderNames.get(sessionId) ?? session.peerId.slice(0, 8);
-      recorder = await this.#newRecorder(name, { video: media.video, audio: media.audio });
+      recorder = await this.#newRecorder(sessionId, name, { video: media.video, audio: media.audio });
     } catch (error) {
+      if (error instanceof LowDiskSpaceError) throw error;
       throw new RecordingUnavailableError(`cannot record: ${(error as Error).message}`);
     } finally {
       this.#starting.delete(sessionId);
@@ -310,13 +367,9 @@ export class DeviceReceiver extends SignallingRole<IncomingSession> {
    */
   async stopRecording(sessionId: string): Promise<string | undefined> {
     if (!this.hasSession(sessionId)) throw new UnknownSessionError(`no sender session ${sessionId}`);
-    const sinks = this.#sinks.get(sessionId);
-    const recorder = sinks?.recorder;
-    if (!sinks || !recorder) return undefined;
-    sinks.unsubscribeRecorder?.();
-    sinks.recorder = undefined;
-    sinks.unsubscribeRecorder = undefined;
-    await recorder.close();
+    const recorder = this.#sinks.get(sessionId)?.recorder;
+    if (!recorder) return undefined;
+    await this.#endRecording(sessionId, recorder);
     return recorder.path;
   }
 

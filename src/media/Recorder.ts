@@ -6,10 +6,13 @@
  * through the parent-death signal (see GstProcess). And a recorder killed outright itself still leaves
  * its clusters, written as they fill, playable up to the last one.
  *
- * The record directory is created private (0700) and each recording private (0600), created by Node
- * exclusively — never replacing a file — before GStreamer writes into it.
+ * The record directory is private (0700: created so, or tightened when it exists) and each recording
+ * private (0600), created by Node exclusively — never replacing a file — before GStreamer writes into
+ * it. Each recording has limits (size, duration, free disk: RecordingLimits.ts); one reached is
+ * logged, and the recorder's owner ends the recording as a normal end does (`limit` event).
  */
-import { closeSync, mkdirSync, openSync, rmSync } from "node:fs";
+import { EventEmitter } from "node:events";
+import { chmodSync, closeSync, mkdirSync, openSync, rmSync, statSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import type { Logger } from "../common/logger.ts";
 import { CODECS, type VideoCodecName } from "./codecs.ts";
@@ -18,6 +21,13 @@ import { GstProcess } from "./GstProcess.ts";
 import { LoopbackRtpPort } from "./LoopbackRtpPort.ts";
 import { gstString } from "./launchSyntax.ts";
 import { rtpInputTokens } from "./pipelines.ts";
+import {
+  checkFreeDisk,
+  type LimitHit,
+  type RecordingLimits,
+  type RecordingProbes,
+  RecordingWatch,
+} from "./RecordingLimits.ts";
 
 export interface RecorderOptions {
   directory: string;
@@ -25,7 +35,29 @@ export interface RecorderOptions {
   senderName: string;
   video: VideoCodecName | undefined;
   audio: boolean;
+  limits: RecordingLimits;
+  /** How the limits are measured (tests); the real file size and free space by default. */
+  probes?: RecordingProbes | undefined;
   logger: Logger;
+}
+
+/** What {@link makeDirectoryPrivate} found. */
+export type DirectoryPrivacy = "private" | "tightened" | "shared";
+
+/**
+ * Tightens an existing record directory to 0700: mkdir's mode applies only to a directory it creates,
+ * and one made earlier by hand or by an older version may be readable by every local user. A sticky
+ * directory (such as /tmp) or another user's is shared, and left as it is ("shared"): each recording
+ * in it is 0600 all the same.
+ */
+export function makeDirectoryPrivate(directory: string): DirectoryPrivacy {
+  // stat, not lstat: --record-dir may be a link its owner made on purpose (to a USB disk, say).
+  const stat = statSync(directory);
+  if (!stat.isDirectory()) throw new Error(`${directory} is not a directory`);
+  if ((stat.mode & 0o077) === 0) return "private";
+  if (stat.mode & 0o1000 || stat.uid !== process.getuid?.()) return "shared";
+  chmodSync(directory, 0o700);
+  return "tightened";
 }
 
 /** Longest recording file name (UTF-16 code units: at most 128 bytes of UTF-8, far below NAME_MAX). */
@@ -57,6 +89,7 @@ export function recordingFileName(startedAt: Date, senderName: string, extension
 export function createRecordingFile(directory: string, name: string): string {
   const dir = resolve(directory);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
+  makeDirectoryPrivate(dir);
   const dot = name.lastIndexOf(".");
   for (let n = 1; ; n++) {
     const candidate = n === 1 ? name : `${name.slice(0, dot)}-${n}${name.slice(dot)}`;
@@ -105,7 +138,12 @@ export function recorderPipeline(inputs: RecordingInputs): string[] {
   return tokens;
 }
 
-export class Recorder {
+export interface RecorderEvents {
+  /** A limit was reached (and logged): the owner ends the recording, as for a normal end. */
+  limit: [hit: LimitHit];
+}
+
+export class Recorder extends EventEmitter<RecorderEvents> {
   /** The recording's file. */
   readonly path: string;
   /** Where the session's video goes, if it is recorded. */
@@ -116,6 +154,7 @@ export class Recorder {
   readonly #log: Logger;
   /** The pipeline is PLAYING: its udpsrc listens, so what is written to its ports is recorded. */
   #playing = false;
+  #watch: RecordingWatch | undefined;
   #closed = false;
 
   private constructor(
@@ -125,6 +164,7 @@ export class Recorder {
     videoCodec: VideoCodecName | undefined,
     logger: Logger,
   ) {
+    super();
     this.path = path;
     this.video = video;
     this.audio = audio;
@@ -147,13 +187,14 @@ export class Recorder {
     });
   }
 
+  /** @throws LowDiskSpaceError when the record directory has less free space than `--min-free-disk`. */
   static async create(options: RecorderOptions): Promise<Recorder> {
     if (!options.video && !options.audio) throw new Error("nothing to record");
     const { extension } = CODECS[options.video ?? "opus"].container;
-    const path = createRecordingFile(
-      options.directory,
-      recordingFileName(new Date(), options.senderName, extension),
-    );
+    const directory = resolve(options.directory);
+    mkdirSync(directory, { recursive: true, mode: 0o700 });
+    checkFreeDisk(directory, options.limits, options.probes);
+    const path = createRecordingFile(directory, recordingFileName(new Date(), options.senderName, extension));
     let video: LoopbackRtpPort | undefined;
     let audio: LoopbackRtpPort | undefined;
     try {
@@ -166,6 +207,16 @@ export class Recorder {
     }
     const recorder = new Recorder(path, video, audio, options.video, options.logger);
     recorder.#process.start();
+    recorder.#watch = new RecordingWatch({
+      path,
+      directory,
+      limits: options.limits,
+      probes: options.probes,
+      onLimit: (hit) => {
+        recorder.#log.warn(hit, `recording limit reached (${hit.limit}): ending the recording`);
+        recorder.emit("limit", hit);
+      },
+    });
     recorder.#log.info({ video: options.video ?? "none", audio: options.audio }, "recording");
     return recorder;
   }
@@ -179,6 +230,7 @@ export class Recorder {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#watch?.close();
     await this.#process.close();
     await Promise.all([this.video?.close(), this.audio?.close()]);
     this.#log.info("recording finished");

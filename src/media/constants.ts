@@ -89,6 +89,15 @@ export const RESTART_STABLE_AFTER_MS = 10_000;
 /** Receive buffer of a socket taking an encoder's RTP: a keyframe's burst while Node is busy, bytes. */
 export const RTP_RECEIVE_BUFFER_BYTES = 4 * 1024 * 1024;
 
+// ---- Recording ----
+
+/**
+ * How often a recording's size and the record directory's free space are looked at, ms. At 1 s a
+ * recording overshoots its size cap by at most a second of media (about 125 KiB at 1 Mbit/s), and the
+ * two `stat` calls cost nothing.
+ */
+export const RECORDING_CHECK_MS = 1000;
+
 // ---- Speaker ----
 
 /** audiomixer `latency`, ns: how long the mixer waits for a late input — one Opus frame. */

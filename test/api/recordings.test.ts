@@ -162,4 +162,30 @@ describe("recordings through the API", () => {
     expect((await served.call(`/api/recordings/${name}`)).status).toBe(404);
     expect(served.child.output()).toMatch(/recording deleted \(API\)/);
   });
+
+  it("below --min-free-disk, starting a recording answers 507 with the reason, logged; the sender goes on", async () => {
+    // A floor above any disk this runs on: no recording may start.
+    const served = await startApiServe(["--incoming-video", "discard", "--min-free-disk", "1000T"]);
+    const { page } = await openApp(served);
+    await page.getByRole("button", { name: /Camera/ }).click();
+    const { sessionId } = await sender(served);
+    const refused = await served.call(`/api/senders/${sessionId}/recording`, { method: "POST" });
+    expect(refused.status).toBe(507);
+    expect(JSON.parse(refused.body).error).toMatch(
+      /^not recording: [\d.]+ (GiB|MiB|bytes) free in the record directory, below --min-free-disk \(1024000 GiB\)$/,
+    );
+    expect(served.child.output()).toMatch(
+      /"level":"warn".*"limit":"--min-free-disk".*"not recording this sender: free disk space is below --min-free-disk"/,
+    );
+    expect(await recordings(served)).toEqual([]);
+    // Still a sender, still sending, not recorded.
+    const bytes = async () => {
+      const [now] = JSON.parse((await served.call("/api/senders")).body).senders;
+      expect(now).toMatchObject({ sessionId });
+      expect(now.recording).toBeUndefined();
+      return now.video.bytes as number;
+    };
+    const before = await bytes();
+    await pollUntil(async () => ((await bytes()) > before ? true : undefined), "the sender to go on sending");
+  });
 });

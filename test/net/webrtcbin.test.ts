@@ -8,7 +8,7 @@ import { mkdtempSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { stage, startDevice, startTestDevice } from "../helpers/device.ts";
+import { mediaFor, stage, startDevice, startTestDevice } from "../helpers/device.ts";
 import { audioRms, discover } from "../helpers/media.ts";
 import { bedAvailable } from "../helpers/netbed.ts";
 import { startWebrtcbinPeer } from "../helpers/webrtcbin.ts";
@@ -61,7 +61,7 @@ describe.runIf(bedAvailable())("webrtcbin peers on the LAN bed", () => {
     // The shape this test is about: audio after video, port 0, bundle-only.
     expect(offer).toMatch(/m=audio 0 [^\r\n]*\r\n(?:[^\r\n]*\r\n)*?a=bundle-only/);
     await device.waitFor(/"msg":"recording"/, 20_000);
-    await new Promise((resolve) => setTimeout(resolve, 4000));
+    await mediaFor(4000);
     await device.stop(10_000);
     const [file] = readdirSync(dir).filter((f) => /\.(webm|mkv)$/.test(f));
     if (!file) throw new Error(`no recording in ${dir}:\n${device.output()}`);

@@ -126,7 +126,7 @@ function rssMb(pid: number): number {
 
 // ---- the stage ----
 
-const signalling = await SignallingServer.listen({ host: "127.0.0.1", port: 0 });
+const signalling = await SignallingServer.create({ host: "127.0.0.1", port: 0 });
 const signallingUrl = `ws://127.0.0.1:${signalling.address?.port}`;
 const files: Record<string, string> = {
   "/": join(ROOT, "bench/device/page.html"),

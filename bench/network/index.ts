@@ -127,7 +127,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 /** A bed with the signalling server and the page on its switch. */
 async function newBed() {
   const bed = await NetBed.create();
-  const server = await SignallingServer.listen({ host: bed.lanAddress, port: 0 });
+  const server = await SignallingServer.create({ host: bed.lanAddress, port: 0 });
   const signalling = `ws://${bed.lanAddress}:${server.address?.port}`;
   const origin = await serveStatic(
     { "/": { file: PAGE }, "/gstwebrtc-api.js": { file: GSTWEBRTC_API_BUNDLE } },

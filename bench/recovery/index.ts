@@ -85,7 +85,7 @@ interface Stage {
 }
 
 async function stage(): Promise<Stage> {
-  const signalling = await SignallingServer.listen({ host: "127.0.0.1", port: 0 });
+  const signalling = await SignallingServer.create({ host: "127.0.0.1", port: 0 });
   const url = `ws://127.0.0.1:${signalling.address?.port}`;
   const device = spawn(
     join(ROOT, "bin/device-rtc.js"),
@@ -138,7 +138,7 @@ function record(name: string, samples: number[], target: number): void {
 if (ONLY.has("ghost")) {
   const samples: number[] = [];
   for (let run = 0; run < RUNS; run++) {
-    const server = await SignallingServer.listen({
+    const server = await SignallingServer.create({
       host: "127.0.0.1",
       port: 0,
       pingIntervalMs: 200,

@@ -18,7 +18,9 @@ import {
   parseVideoSource,
   VIDEO_SOURCE_HELP,
 } from "../media/sources.ts";
-import { byteSizeOption, exitOnSignal, integerOption, UsageError } from "./lifecycle.ts";
+
+import { byteSizeOption, exitOnSignal, integerOption, openOrUndo, UsageError } from "./lifecycle.ts";
+
 import { addMetricsOptions, type MetricsFlags, startMetrics } from "./metrics.ts";
 
 export interface DeviceFlags {
@@ -162,13 +164,11 @@ Examples:
         },
         log,
       );
-      try {
-        device = await Device.create({ ...options, server: flags.server, signallingHeaders });
-      } catch (error) {
-        await metrics.close();
-        throw error;
-      }
-      const running = device;
+      const running = await openOrUndo(
+        () => Device.create({ ...options, server: flags.server, signallingHeaders }),
+        () => metrics.close(),
+      );
+      device = running;
       exitOnSignal(log, async () => {
         await running.close();
         await metrics.close();

@@ -46,6 +46,19 @@ export function exitOnSignal(log: Logger, shutdown: () => Promise<void>, deadlin
   process.on("SIGTERM", onSignal);
 }
 
+/**
+ * Opens the next part of a command (a listener, the device) with `open`; if that fails, closes what
+ * was opened before it with `undo` and rethrows, so that a failed start leaves no socket or child behind.
+ */
+export async function openOrUndo<T>(open: () => Promise<T>, undo: () => Promise<unknown>): Promise<T> {
+  try {
+    return await open();
+  } catch (error) {
+    await undo();
+    throw error;
+  }
+}
+
 /** A commander argument parser for an integer option within bounds. */
 export function integerOption(min: number, max = Number.MAX_SAFE_INTEGER) {
   return (text: string): number => {

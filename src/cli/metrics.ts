@@ -7,7 +7,7 @@ import type { Command } from "commander";
 import type { Logger } from "../common/logger.ts";
 import { Metrics, type MetricsSources } from "../metrics/Metrics.ts";
 import { MetricsServer } from "../metrics/MetricsServer.ts";
-import { integerOption } from "./lifecycle.ts";
+import { integerOption, openOrUndo } from "./lifecycle.ts";
 
 export interface MetricsFlags {
   metricsPort?: number;
@@ -35,20 +35,14 @@ export async function startMetrics(
   log: Logger,
 ): Promise<{ metrics: Metrics; close: () => Promise<void> }> {
   const metrics = new Metrics(sources);
-  let server: MetricsServer | undefined;
-  if (flags.metricsPort !== undefined) {
-    try {
-      server = await MetricsServer.listen({
-        host: flags.metricsHost,
-        port: flags.metricsPort,
-        metrics,
-        logger: log,
-      });
-    } catch (error) {
-      metrics.close();
-      throw error;
-    }
-  }
+  const { metricsPort } = flags;
+  const server =
+    metricsPort === undefined
+      ? undefined
+      : await openOrUndo(
+          () => MetricsServer.create({ host: flags.metricsHost, port: metricsPort, metrics, logger: log }),
+          async () => metrics.close(),
+        );
   return {
     metrics,
     close: async () => {

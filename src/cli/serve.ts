@@ -25,14 +25,13 @@ import { SignallingServer } from "../signalling/SignallingServer.ts";
 import { loadTlsCredentials } from "../signalling/tls.ts";
 import { AppServer } from "../web/AppServer.ts";
 import { addDeviceOptions, type DeviceFlags, deviceOptionsFrom } from "./device.ts";
-import { exitOnSignal, integerOption } from "./lifecycle.ts";
+import { exitOnSignal, openOrUndo } from "./lifecycle.ts";
 import { addLimitOptions, type LimitFlags, limitsFrom } from "./limits.ts";
+import { addListenOptions, type ListenFlags } from "./listen.ts";
 import { addMetricsOptions, type MetricsFlags, startMetrics } from "./metrics.ts";
 import { credentialStorePath, defaultDataDir } from "./paths.ts";
 
-interface ServeFlags extends DeviceFlags, LimitFlags, MetricsFlags {
-  host: string;
-  port: number;
+interface ServeFlags extends DeviceFlags, LimitFlags, ListenFlags, MetricsFlags {
   dataDir: string;
   tls: boolean;
   open: boolean;
@@ -55,13 +54,11 @@ const NO_TLS_WARNING = [
 const WEB_ROOT = fileURLToPath(new URL("../../dist/web", import.meta.url));
 
 export function serveCommand(): Command {
-  const command = new Command("serve")
-    .description(
-      "Run everything: the web app (HTTPS), the signalling server (WSS, same port) and the device. " +
-        "Open the printed address on a phone or computer to see, hear and talk to this device.",
-    )
-    .option("--host <ADDR>", "address to listen on", "0.0.0.0")
-    .option("--port <PORT>", "port for the web app and signalling", integerOption(0, 65535), 8443)
+  const command = new Command("serve").description(
+    "Run everything: the web app (HTTPS), the signalling server (WSS, same port) and the device. " +
+      "Open the printed address on a phone or computer to see, hear and talk to this device.",
+  );
+  addListenOptions(command, "port for the web app and signalling")
     .option("--data-dir <DIR>", "where the certificate authority and recordings live", defaultDataDir())
     .option(
       "--no-tls",
@@ -186,38 +183,35 @@ async function runServe(flags: ServeFlags, log: Logger): Promise<() => Promise<v
       ),
     logger: log,
   });
-  let app: AppServer;
-  try {
-    app = await AppServer.start({
-      host: flags.host,
-      port: flags.port,
-      tls,
-      webRoot: WEB_ROOT,
-      config: { deviceName: deviceOptions.name },
-      caCertificate,
-      signalling,
-      auth,
-      api: apiListener(api),
-      logger: log,
-    });
-  } catch (error) {
-    await metrics.close();
-    throw error;
-  }
+  const app = await openOrUndo(
+    () =>
+      AppServer.create({
+        host: flags.host,
+        port: flags.port,
+        tls,
+        webRoot: WEB_ROOT,
+        config: { deviceName: deviceOptions.name },
+        caCertificate,
+        signalling,
+        auth,
+        api: apiListener(api),
+        logger: log,
+      }),
+    () => metrics.close(),
+  );
   const scheme = app.secure ? "https" : "http";
   const local = `${app.secure ? "wss" : "ws"}://127.0.0.1:${app.port}`;
-  try {
-    device = await Device.create({
-      ...deviceOptions,
-      server: local,
-      ca: caCertificate,
-      signallingHeaders: auth ? { authorization: `Bearer ${deviceSecret}` } : undefined,
-    });
-  } catch (error) {
-    await Promise.all([app.close(), signalling.close(), metrics.close()]);
-    throw error;
-  }
-  const running = device;
+  const running = await openOrUndo(
+    () =>
+      Device.create({
+        ...deviceOptions,
+        server: local,
+        ca: caCertificate,
+        signallingHeaders: auth ? { authorization: `Bearer ${deviceSecret}` } : undefined,
+      }),
+    () => Promise.all([app.close(), signalling.close(), metrics.close()]),
+  );
+  device = running;
 
   // A token revoked (`device-rtc token revoke`), a browser logged out elsewhere or a credential expired:
   // its connections end at once.

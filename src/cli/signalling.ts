@@ -10,11 +10,10 @@ import { SignallingServer, type UpgradeDecision } from "../signalling/Signalling
 import { loadTlsCredentials } from "../signalling/tls.ts";
 import { exitOnSignal, integerOption, UsageError } from "./lifecycle.ts";
 import { addLimitOptions, type LimitFlags, limitsFrom } from "./limits.ts";
+import { addListenOptions, type ListenFlags } from "./listen.ts";
 
-interface SignallingFlags extends LimitFlags {
+interface SignallingFlags extends LimitFlags, ListenFlags {
   authTokenFile?: string;
-  host: string;
-  port: number;
   cert?: string;
   key?: string;
   certPassword?: string;
@@ -24,13 +23,11 @@ interface SignallingFlags extends LimitFlags {
 }
 
 export function signallingCommand(): Command {
-  const command = new Command("signalling")
-    .description(
-      "Run the WebRTC signalling server: a drop-in replacement for gst-webrtc-signalling-server " +
-        "(webrtcsink, webrtcsrc and gstwebrtc-api connect to it unchanged).",
-    )
-    .option("--host <ADDR>", "address to listen on", "0.0.0.0")
-    .option("-p, --port <PORT>", "port to listen on", integerOption(0, 65535), 8443)
+  const command = new Command("signalling").description(
+    "Run the WebRTC signalling server: a drop-in replacement for gst-webrtc-signalling-server " +
+      "(webrtcsink, webrtcsrc and gstwebrtc-api connect to it unchanged).",
+  );
+  addListenOptions(command, "port to listen on")
     .option("-c, --cert <FILE>", "TLS certificate chain (PEM), or a PKCS#12 bundle when no --key is given")
     .option("-k, --key <FILE>", "TLS private key (PEM)")
     .option("--cert-password <PW>", "password of the PKCS#12 bundle given with --cert")
@@ -107,7 +104,7 @@ async function runSignalling(flags: SignallingFlags): Promise<void> {
         ? { ok: false, status: 401, reason: "Authorization: Bearer <token> required" }
         : auth.upgrade(request);
   }
-  const server = await SignallingServer.listen({
+  const server = await SignallingServer.create({
     host: flags.host,
     port: flags.port,
     tls,

@@ -37,7 +37,7 @@ export interface OutgoingStreamOptions {
   /** How long the first packet may take. Default {@link ENCODER_START_TIMEOUT_MS}. */
   startTimeoutMs?: number;
   /** Something that feeds the process's stdin for as long as the stream is open (the test pattern). */
-  feeder?: { start(process: GstProcess): void; stop(): void };
+  feeder?: { start(process: GstProcess): void; close(): void };
 }
 
 /** One encoding of a stream (a rung of the ladder; one per stream until adaptive streaming lands). */
@@ -187,7 +187,7 @@ export class OutgoingStream {
     if (this.#closed) return;
     this.#closed = true;
     clearTimeout(this.#pendingKeyframe);
-    this.#feeder?.stop();
+    this.#feeder?.close();
     await this.process.close();
     this.#fanOut.clear();
     await Promise.all([closeSocket(this.#rtpSocket), this.#rtcpSocket && closeSocket(this.#rtcpSocket)]);

@@ -123,7 +123,7 @@ export class TestPattern {
     this.#freeBuffers = Array.from({ length: FRAME_BUFFERS }, () => Buffer.alloc(this.#frameSize));
   }
 
-  /** Feeds frames to whichever process `process` is currently running, until {@link TestPattern.stop}. */
+  /** Feeds frames to whichever process `process` is currently running, until {@link TestPattern.close}. */
   start(process: GstProcess): void {
     this.#process = process;
     this.#startedAt = performance.now();
@@ -131,7 +131,8 @@ export class TestPattern {
     this.#schedule();
   }
 
-  stop(): void {
+  /** Stops feeding frames (the stream is closing). Idempotent. */
+  close(): void {
     clearTimeout(this.#timer);
     this.#timer = undefined;
     this.#process = undefined;

@@ -6,7 +6,7 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Logger } from "../common/logger.ts";
-import { ListenError } from "../signalling/errors.ts";
+import { closeServer, listen } from "../signalling/listen.ts";
 import { HTTP_LIMITS } from "../signalling/tls.ts";
 import type { Metrics } from "./Metrics.ts";
 
@@ -43,24 +43,15 @@ export class MetricsServer {
     this.#server.on("clientError", (_error, socket) => socket.destroy());
   }
 
-  static async listen(options: {
+  /** Creates the listener on `host`:`port`. */
+  static async create(options: {
     host: string;
     port: number;
     metrics: Metrics;
     logger: Logger;
   }): Promise<MetricsServer> {
     const server = new MetricsServer(options.metrics, options.logger);
-    await new Promise<void>((resolve, reject) => {
-      server.#server.once("error", (error: NodeJS.ErrnoException) =>
-        reject(
-          new ListenError(
-            `cannot listen for metrics on ${options.host}:${options.port}: ${error.code ?? error.message}`,
-            { cause: error },
-          ),
-        ),
-      );
-      server.#server.listen(options.port, options.host, () => resolve());
-    });
+    await listen(server.#server, { ...options, what: "metrics" }, options.logger);
     options.logger.info(
       { host: options.host, port: server.port },
       `metrics on http://${options.host.includes(":") ? `[${options.host}]` : options.host}:${server.port}/metrics`,
@@ -75,9 +66,6 @@ export class MetricsServer {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    await new Promise<void>((resolve) => {
-      this.#server.close(() => resolve());
-      this.#server.closeAllConnections();
-    });
+    await closeServer(this.#server);
   }
 }

@@ -12,6 +12,7 @@ import { join } from "node:path";
 import {
   caPermittedNames,
   createCertificateAuthority,
+  ipv6Groups,
   issueServerCertificate,
   type KeyAndCertificate,
   permits,
@@ -145,13 +146,9 @@ export function issueServer(
 /** A name in one spelling: lower case, IPv6 addresses written out in full (as Node prints them). */
 function canonicalName(name: string): string {
   if (isIP(name) !== 6) return name.toLowerCase();
-  const [head = "", tail = ""] = name.toLowerCase().split("::");
-  const left = head ? head.split(":") : [];
-  const right = name.includes("::") ? (tail ? tail.split(":") : []) : [];
-  const groups = name.includes("::")
-    ? [...left, ...Array(8 - left.length - right.length).fill("0"), ...right]
-    : left;
-  return groups.map((group) => group.replace(/^0+(?=.)/, "")).join(":");
+  return ipv6Groups(name)
+    .map((group) => group.replace(/^0+(?=.)/, ""))
+    .join(":");
 }
 
 /** The DNS names and IP addresses a certificate covers. */

@@ -75,16 +75,18 @@ function nameConstraints(names: readonly string[]): Record<string, unknown> {
   return { name: "nameConstraints", id: "2.5.29.30", critical: true, value } as Record<string, unknown>;
 }
 
-/** The bytes of an IPv4 or IPv6 address. */
-function ipBytes(ip: string): number[] {
-  if (isIP(ip) === 4) return ip.split(".").map(Number);
+/** The eight groups of an IPv6 address (hex, lower case, as written), `::` expanded to its zeros. */
+export function ipv6Groups(ip: string): string[] {
   const [head = "", tail = ""] = ip.toLowerCase().split("::");
   const left = head ? head.split(":") : [];
   const right = ip.includes("::") ? (tail ? tail.split(":") : []) : [];
-  const groups = ip.includes("::")
-    ? [...left, ...Array(8 - left.length - right.length).fill("0"), ...right]
-    : left;
-  return groups.flatMap((group) => {
+  return ip.includes("::") ? [...left, ...Array(8 - left.length - right.length).fill("0"), ...right] : left;
+}
+
+/** The bytes of an IPv4 or IPv6 address. */
+function ipBytes(ip: string): number[] {
+  if (isIP(ip) === 4) return ip.split(".").map(Number);
+  return ipv6Groups(ip).flatMap((group) => {
     const value = Number.parseInt(group, 16);
     return [value >> 8, value & 0xff];
   });

@@ -15,7 +15,7 @@ import { LogBudget } from "../common/LogBudget.ts";
 import { type Logger, silentLogger } from "../common/logger.ts";
 import { parseClientMessage, type ServerMessage, serializeServerMessage } from "../protocol/index.ts";
 import type { AccessPolicy } from "./AccessPolicy.ts";
-import { ListenError } from "./errors.ts";
+import { closeServer, listen } from "./listen.ts";
 import { type CloseReason, type ConnectionLimits, SignallingConnection } from "./SignallingConnection.ts";
 import { type RouterLimits, type RouterStats, SignallingRouter } from "./SignallingRouter.ts";
 import { HARDENED_TLS, HTTP_LIMITS, type TlsCredentials } from "./tls.ts";
@@ -124,8 +124,11 @@ export class SignallingServer extends EventEmitter<ServerEvents> {
     });
   }
 
-  /** Creates a server listening on its own port (ws://, or wss:// with `tls`). */
-  static async listen(options: ListenOptions & SignallingServerOptions = {}): Promise<SignallingServer> {
+  /**
+   * Creates a server listening on its own port (ws://, or wss:// with `tls`). A server that serves on
+   * another HTTP(S) server's port (`serve`) is constructed with `new` and {@link SignallingServer.attach}ed.
+   */
+  static async create(options: ListenOptions & SignallingServerOptions = {}): Promise<SignallingServer> {
     const server = new SignallingServer(options);
     await server.#listen(options);
     return server;
@@ -135,7 +138,7 @@ export class SignallingServer extends EventEmitter<ServerEvents> {
     return { ...this.#router.stats, connections: this.#connections.size };
   }
 
-  /** The address of the server's own port (after {@link SignallingServer.listen}). */
+  /** The address of the server's own port (after {@link SignallingServer.create}). */
   get address(): AddressInfo | undefined {
     const address = this.#ownServer?.address();
     return address && typeof address === "object" ? address : undefined;
@@ -159,12 +162,8 @@ export class SignallingServer extends EventEmitter<ServerEvents> {
     this.#attached.clear();
     for (const connection of [...this.#connections.values()]) connection.close("server-closing");
     this.#wss.close();
-    const own = this.#ownServer;
-    if (own) {
-      await new Promise<void>((resolve) => {
-        own.close(() => resolve());
-        own.closeAllConnections();
-      });
+    if (this.#ownServer) {
+      await closeServer(this.#ownServer);
       this.#log.info("signalling server stopped");
     }
   }
@@ -193,22 +192,7 @@ export class SignallingServer extends EventEmitter<ServerEvents> {
     server.on("clientError", (_error, socket) => socket.destroy());
     this.#ownServer = server;
     this.attach(server);
-    await new Promise<void>((resolve, reject) => {
-      const onError = (error: NodeJS.ErrnoException) => {
-        reject(
-          new ListenError(`cannot listen on ${host}:${port}: ${error.code ?? error.message}`, {
-            cause: error,
-          }),
-        );
-      };
-      server.once("error", onError);
-      server.listen(port, host, () => {
-        server.off("error", onError);
-        resolve();
-      });
-    });
-    // Sturdier: the Rust server exits on the first accept() error (e.g. EMFILE); this one logs and goes on.
-    server.on("error", (error) => this.#log.error({ err: error.message }, "accept failed; still serving"));
+    await listen(server, { host, port }, this.#log);
     const address = this.address;
     this.#log.info(
       { host: address?.address, port: address?.port, tls: options.tls !== undefined },

@@ -21,7 +21,7 @@ import type { Authenticator } from "../auth/Authenticator.ts";
 import type { Credential } from "../auth/CredentialStore.ts";
 import { LogBudget } from "../common/LogBudget.ts";
 import type { Logger } from "../common/logger.ts";
-import { ListenError } from "../signalling/errors.ts";
+import { closeServer, listen } from "../signalling/listen.ts";
 import type { SignallingServer } from "../signalling/SignallingServer.ts";
 import { HARDENED_TLS, HTTP_LIMITS, type TlsCredentials } from "../signalling/tls.ts";
 
@@ -113,25 +113,10 @@ export class AppServer {
     options.signalling.attach(this.#server);
   }
 
-  static async start(options: AppServerOptions): Promise<AppServer> {
+  /** Creates the server, listening on `host`:`port` (the signalling server attached to it). */
+  static async create(options: AppServerOptions): Promise<AppServer> {
     const app = new AppServer(options);
-    await new Promise<void>((resolvePromise, reject) => {
-      const onError = (error: NodeJS.ErrnoException) =>
-        reject(
-          new ListenError(
-            `cannot listen on ${options.host}:${options.port}: ${error.code ?? error.message}`,
-            { cause: error },
-          ),
-        );
-      app.#server.once("error", onError);
-      app.#server.listen(options.port, options.host, () => {
-        app.#server.off("error", onError);
-        resolvePromise();
-      });
-    });
-    app.#server.on("error", (error) =>
-      options.logger.error({ err: error.message }, "accept failed; still serving"),
-    );
+    await listen(app.#server, { host: options.host, port: options.port }, options.logger);
     return app;
   }
 
@@ -146,10 +131,7 @@ export class AppServer {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    await new Promise<void>((resolvePromise) => {
-      this.#server.close(() => resolvePromise());
-      this.#server.closeAllConnections();
-    });
+    await closeServer(this.#server);
   }
 
   /** Headers every response carries (docs/SECURITY.md "HTTP"). */

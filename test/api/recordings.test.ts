@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { type ApiServe, openApp, pollUntil, startApiServe } from "../helpers/api.ts";
+import { waitInPage } from "../helpers/browser.ts";
 import { mediaFor } from "../helpers/device.ts";
 import { decodesToTheEnd, discover } from "../helpers/media.ts";
 
@@ -37,7 +38,7 @@ describe("recordings through the API", () => {
   it("stop, start, list, download (whole and ranges), play, delete — by name only", async () => {
     const served = await startApiServe(["--incoming-video", "record", "--incoming-audio", "discard"]);
     const recordDir = join(served.dataDir, "recordings");
-    const { page } = await openApp(served);
+    const { page, log } = await openApp(served);
     // Camera and microphone, as a user who talks to the device and shows their camera.
     await page.getByRole("button", { name: /Talk/ }).click();
     await page.getByRole("button", { name: /Camera/ }).click();
@@ -114,19 +115,23 @@ describe("recordings through the API", () => {
     expect(head.raw.length).toBe(0);
 
     // The page plays it: a <video> on the same origin, with the session cookie.
-    const played = await page.evaluate(async (url) => {
+    await page.evaluate(async (url) => {
       const video = document.createElement("video");
+      video.id = "played";
       video.muted = true;
       video.src = url;
       document.body.append(video);
       await video.play();
-      await new Promise((resolve) => setTimeout(resolve, 1000));
-      const result = { width: video.videoWidth, time: video.currentTime };
-      video.remove();
-      return result;
     }, `/api/recordings/${name}`);
+    const played = await waitInPage<{ width: number; time: number }>(
+      page,
+      `(() => { const v = document.getElementById("played"); return v.currentTime > 0.3 ? { width: v.videoWidth, time: v.currentTime } : null; })()`,
+      "the recording playing past 0.3 s in the page",
+      10_000,
+      log,
+    );
+    await page.evaluate(() => document.getElementById("played")?.remove());
     expect(played.width).toBe(640);
-    expect(played.time).toBeGreaterThan(0.3);
 
     // What is not a recording of the list leads nowhere: a link, a directory, a file outside.
     writeFileSync(join(served.dataDir, "outside.webm"), "secret");

@@ -108,7 +108,7 @@ export async function stage(options: StageOptions = {}): Promise<Stage> {
   };
   if (bedAvailable()) {
     bed = await NetBed.create();
-    server = await SignallingServer.listen({ host: bed.lanAddress, port: 0 });
+    server = await SignallingServer.create({ host: bed.lanAddress, port: 0 });
     const stopServer = server;
     onCleanup(() => stopServer.close());
     signalling = `ws://${bed.lanAddress}:${server.address?.port}`;

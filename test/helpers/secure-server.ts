@@ -82,7 +82,7 @@ export async function startSecureServer(
     policy: new DevicePolicy(deviceName),
     ...options.signalling,
   });
-  const app = await AppServer.start({
+  const app = await AppServer.create({
     host: "127.0.0.1",
     port: 0,
     tls,

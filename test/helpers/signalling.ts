@@ -95,7 +95,7 @@ export class TestPeer {
 export async function startServer(
   options: SignallingServerOptions = {},
 ): Promise<{ server: SignallingServer; url: string }> {
-  const server = await SignallingServer.listen({ host: "127.0.0.1", port: 0, ...options });
+  const server = await SignallingServer.create({ host: "127.0.0.1", port: 0, ...options });
   onCleanup(() => server.close());
   return { server, url: `ws://127.0.0.1:${server.address?.port}` };
 }

@@ -7,7 +7,7 @@ import { mkdtempSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { stage, startDevice, startTestDevice } from "../helpers/device.ts";
+import { mediaFor, stage, startDevice, startTestDevice } from "../helpers/device.ts";
 import { firefoxConsole, launchFirefox, waitInFirefox } from "../helpers/firefox.ts";
 import { discover } from "../helpers/media.ts";
 import { bedAvailable } from "../helpers/netbed.ts";
@@ -82,7 +82,7 @@ describe.runIf(bedAvailable())("Firefox ESR on the LAN bed", () => {
     const id = await waitInFirefox<string>(page, `t.findConsumer("dev")`, "the device listed", 15_000, log);
     await page.evaluate(`t.produce(${JSON.stringify(id)})`);
     await device.waitFor(/"msg":"recording"/, 20_000);
-    await new Promise((resolve) => setTimeout(resolve, 4000));
+    await mediaFor(4000);
     await device.stop(10_000);
     const [file] = readdirSync(dir).filter((f) => /\.(webm|mkv)$/.test(f));
     if (!file) throw new Error(`no recording in ${dir}:\n${device.output()}`);

@@ -4,7 +4,7 @@
  * link `serve` printed for the device's LAN address; the picture plays, Talk reaches the speaker and
  * Camera comes back as the echo.
  */
-import { mkdtempSync } from "node:fs";
+import { existsSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Page } from "playwright-core";
@@ -13,6 +13,7 @@ import { waitInPage } from "../helpers/browser.ts";
 import { wavRms } from "../helpers/media.ts";
 import { bedAvailable } from "../helpers/netbed.ts";
 import { openServePage, startServe } from "../helpers/serve.ts";
+import { eventually } from "../helpers/signalling.ts";
 
 const VIDEO = (id: string) =>
   `(() => { const v = document.getElementById("${id}"); return { width: v.videoWidth, frames: v.getVideoPlaybackQuality().totalVideoFrames }; })()`;
@@ -59,7 +60,7 @@ describe.runIf(bedAvailable())("newcomer on the LAN bed", () => {
     await page.getByRole("button", { name: /Camera/ }).click();
     await playing(page, log, "local");
     await playing(page, log, "echo");
-    await page.waitForTimeout(1500);
+    await eventually(() => existsSync(wav) && wavRms(wav) > 0.005, "the talk in the speaker's WAV", 15_000);
     served.child.signal("SIGTERM");
     expect(await served.child.exited()).toBe(0);
     expect(wavRms(wav)).toBeGreaterThan(0.005);

@@ -35,7 +35,7 @@ describe.runIf(bedAvailable())("remote viewer through TURN", () => {
 
   it("a browser behind NAT plays the device through coturn", async () => {
     const bed = await NetBed.create();
-    const server = await SignallingServer.listen({ host: bed.lanAddress, port: 0 });
+    const server = await SignallingServer.create({ host: bed.lanAddress, port: 0 });
     onCleanup(() => server.close());
     const signallingPort = server.address?.port ?? 0;
     const origin = await serveStatic(

@@ -114,7 +114,7 @@ describe.runIf(bedAvailable())("webrtcbin peers on the LAN bed", () => {
     // The shape this test is about: audio after video, port 0, bundle-only.
     expect(offer).toMatch(/m=audio 0 [^\r\n]*\r\n(?:[^\r\n]*\r\n)*?a=bundle-only/);
     await device.waitFor(/"msg":"recording"/, 20_000);
-    await new Promise((resolve) => setTimeout(resolve, 4000));
+    await mediaFor(4000);
     await device.stop(10_000);
     const [file] = readdirSync(dir).filter((f) => /\.(webm|mkv)$/.test(f));
     if (!file) throw new Error(`no recording in ${dir}:\n${device.output()}`);

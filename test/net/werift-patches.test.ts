@@ -20,6 +20,7 @@ import {
   RtpPacket,
 } from "werift";
 import { createPeerConnection } from "../../src/device/webrtc.ts";
+import { eventually } from "../helpers/signalling.ts";
 
 const peers: RTCPeerConnection[] = [];
 afterEach(async () => {
@@ -64,9 +65,7 @@ async function connect(
 }
 
 async function waitGathered(pc: RTCPeerConnection): Promise<void> {
-  for (let i = 0; i < 200 && pc.iceGatheringState !== "complete"; i++) {
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
+  await eventually(() => pc.iceGatheringState === "complete", "ICE gathering complete");
 }
 
 function rtp(payloadType: number, sequenceNumber: number, timestamp: number, ssrc = 0x1234): Buffer {
@@ -134,8 +133,9 @@ describe("werift patches", () => {
       peers.push(pc);
       pc.addTransceiver("video", { direction: "sendonly" });
       await pc.setLocalDescription(await pc.createOffer());
+      // werift completes gathering only once every STUN query has settled (ice.js
+      // `gatherCandidates` awaits them all), so whatever gathering would send has been sent by now.
       await waitGathered(pc);
-      await new Promise((resolve) => setTimeout(resolve, 200));
     } finally {
       dgram.Socket.prototype.send = original;
       dns.promises.lookup = originalLookup;
@@ -166,7 +166,11 @@ describe("werift patches", () => {
     await connect(sender, receiver, maxBundle);
     expect(offer).toMatch(/m=audio 0 [\s\S]*a=bundle-only/);
     const stop = pump(sender);
-    await new Promise((resolve) => setTimeout(resolve, 1000));
+    await eventually(
+      () => (counts.get("audio") ?? 0) > 10 && (counts.get("video") ?? 0) > 10,
+      "over 10 RTP packets on the audio and on the video track",
+      10_000,
+    );
     stop();
     expect([...counts.keys()].sort()).toEqual(["audio", "video"]);
     expect(counts.get("audio")).toBeGreaterThan(10);
@@ -186,7 +190,11 @@ describe("werift patches", () => {
     await connect(sender, receiver, noSsrc);
     expect(receiver.remoteDescription?.sdp).not.toMatch(/a=ssrc/);
     const stop = pump(sender);
-    await new Promise((resolve) => setTimeout(resolve, 1000));
+    await eventually(
+      () => (counts.get("audio") ?? 0) > 10 && (counts.get("video") ?? 0) > 10,
+      "over 10 RTP packets on the audio and on the video track",
+      10_000,
+    );
     stop();
     expect(counts.get("video")).toBeGreaterThan(10);
     expect(counts.get("audio")).toBeGreaterThan(10);
@@ -216,24 +224,28 @@ describe("werift patches", () => {
     const server = new RTCDtlsTransport({} as never, iceTransport, certificate, [1]);
     server.role = "server";
     // The peer's ClientHello, made by a werift DTLS client.
-    const hello = await new Promise<Buffer>((resolve) => {
-      const client = new DtlsClient({
-        cert: certificate.certPem,
-        key: certificate.privateKey,
-        signatureHash: certificate.signatureHash,
-        transport: { send: async (data: Buffer) => resolve(data), onData: () => {}, close() {} } as never,
-        srtpProfiles: [1],
-        extendedMasterSecret: true,
-      });
-      void client.connect();
-      setTimeout(() => client.close(), 100);
+    let flight: (data: Buffer) => void = () => {};
+    const firstFlight = new Promise<Buffer>((resolve) => {
+      flight = resolve;
     });
+    const client = new DtlsClient({
+      cert: certificate.certPem,
+      key: certificate.privateKey,
+      signatureHash: certificate.signatureHash,
+      transport: { send: async (data: Buffer) => flight(data), onData: () => {}, close() {} } as never,
+      srtpProfiles: [1],
+      extendedMasterSecret: true,
+    });
+    void client.connect();
+    const hello = await firstFlight;
+    // Only its first flight is wanted: no retransmissions.
+    client.close();
     for (const listener of [...listeners]) listener(hello);
     server.setRemoteParams(
       new RTCDtlsParameters([{ algorithm: "sha-256", value: "00:11" }] as never, "client"),
     );
     void server.start().catch(() => {});
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await eventually(() => sent.length > 0, "the DTLS server's answer to the early ClientHello");
     server.dtls?.close();
     // The server answered (HelloVerifyRequest or ServerHello: a handshake record, content type 22).
     expect(sent.length).toBeGreaterThan(0);
@@ -247,6 +259,7 @@ describe("werift patches", () => {
       const fractionMs = (Number(ntp & 0xffffffffn) / 2 ** 32) * 1000;
       const distance = Math.abs(fractionMs - (Date.now() % 1000));
       expect(Math.min(distance, 1000 - distance)).toBeLessThan(5);
+      // Samples at different fractions of a second (not a wait for anything).
       await new Promise((resolve) => setTimeout(resolve, 137));
     }
 

@@ -6,7 +6,7 @@
 import type { IncomingMessage } from "node:http";
 import { describe, expect, it } from "vitest";
 import { capturedLogger } from "../helpers/logs.ts";
-import { startServer, TestPeer } from "../helpers/signalling.ts";
+import { eventually, startServer, TestPeer } from "../helpers/signalling.ts";
 
 async function producer(url: string, name = "cam"): Promise<TestPeer> {
   const peer = await TestPeer.connect(url);
@@ -46,7 +46,7 @@ describe("sessions a peer may have open", () => {
     // Ending one makes room for one.
     const sessionId = JSON.parse(replies[0] as string).sessionId as string;
     viewer.send(`{"type":"endSession","sessionId":"${sessionId}"}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await eventually(() => server.stats.sessions === 15, "the ended session gone");
     const again = await startSessions(viewer, cam, 1);
     expect(again[0]).toMatch(/^\{"type":"sessionStarted"/);
   });
@@ -107,12 +107,12 @@ describe("meta size", () => {
 
 describe("connections per address", () => {
   it("refuses connections beyond --max-connections-per-address with 429", async () => {
-    const { url } = await startServer({ maxConnectionsPerAddress: 5 });
+    const { url, server } = await startServer({ maxConnectionsPerAddress: 5 });
     const peers = [];
     for (let i = 0; i < 5; i++) peers.push(await TestPeer.connect(url));
     await expect(TestPeer.connect(url)).rejects.toThrow(/429/);
     peers[0]?.close();
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await eventually(() => server.stats.connections === 4, "the closed connection gone");
     await TestPeer.connect(url);
   });
 

@@ -24,7 +24,7 @@ describe("hostile names in the page", () => {
   it("are shown as text, never markup or script", async () => {
     const logger = createLogger("test", { level: "silent" });
     const signalling = new SignallingServer({ logger });
-    const app = await AppServer.start({
+    const app = await AppServer.create({
       host: "127.0.0.1",
       port: 0,
       tls: undefined,

@@ -80,7 +80,7 @@ describe("a LAN attacker against serve", () => {
       `{"type":"setPeerStatus","roles":["producer"],"meta":{"name":"Porch echo you","echoOf":"x"}}`,
     ]) {
       impostor.send(status);
-      await new Promise((resolve) => setTimeout(resolve, 100));
+      replies.push(await impostor.next());
     }
     impostor.send(`{"type":"list"}`);
     for (;;) {

@@ -22,7 +22,7 @@ import { DeviceProducer } from "./DeviceProducer.ts";
 import { DeviceReceiver, type IncomingModes } from "./DeviceReceiver.ts";
 import { SignallingClient } from "./SignallingClient.ts";
 import type { DeviceStatus, SourceState, SourceStatus } from "./status.ts";
-import type { IceSettings } from "./webrtc.ts";
+import { type IceSettings, parseIceServer } from "./webrtc.ts";
 
 export interface DeviceOptions {
   /** What to do with what browsers send. */
@@ -188,6 +188,9 @@ export class Device {
         incomingAudio: options.incoming.audio,
         incomingVideo: [...options.incoming.video].join(",") || "discard",
         echoCancellation: speakerEmbedded,
+        // The servers without their credentials; minted ones are said as such (never the secret).
+        iceServers: options.ice.iceServers.map((url) => parseIceServer(url).urls),
+        ...(options.ice.turn ? { turnCredentialTtlSeconds: options.ice.turn.ttlSeconds } : {}),
       },
       "device started",
     );

@@ -30,3 +30,20 @@ export const SIGNALLING_CONNECT_TIMEOUT_MS = 20_000;
 
 /** Closing the signalling WebSocket waits this long for the server's close frame before dropping it, ms. */
 export const SIGNALLING_CLOSE_GRACE_MS = 1000;
+
+/**
+ * How long a minted TURN credential opens new relays by default, s (`--turn-credential-ttl`): one day,
+ * the lifetime draft-uberti-behave-turn-rest-00 §2.2 recommends (and coturn's test client uses). A
+ * shorter one would narrow what a leaked credential is good for, but its expiry is read from the
+ * device's clock and checked against the TURN server's: a device without a real-time clock (a
+ * Raspberry Pi) may run hours behind until NTP catches up, and would then mint credentials that are
+ * already expired. Calls outlive it (a TURN server checks new allocations only), the device mints per
+ * session, and the page fetches new ones at half of it.
+ */
+export const TURN_CREDENTIAL_TTL_SECONDS = 86_400;
+
+/** The shortest `--turn-credential-ttl`, s: a page must be able to fetch new ones at half of it. */
+export const TURN_CREDENTIAL_TTL_MIN_SECONDS = 60;
+
+/** The longest `--turn-credential-ttl`, s (a week): beyond that a leaked credential is as good as a password. */
+export const TURN_CREDENTIAL_TTL_MAX_SECONDS = 7 * 86_400;

@@ -5,6 +5,7 @@ import { resolve } from "node:path";
 import { Command, Option } from "commander";
 import { versions } from "../api/versions.ts";
 import { createLogger } from "../common/logger.ts";
+import { publicOption } from "../config/keys.ts";
 import {
   TURN_CREDENTIAL_TTL_MAX_SECONDS,
   TURN_CREDENTIAL_TTL_MIN_SECONDS,
@@ -79,11 +80,16 @@ export function addDeviceOptions(command: Command): Command {
       "--turn-secret-file <FILE>",
       "a file holding the TURN server's shared secret (coturn use-auth-secret, static-auth-secret): TURN URLs without user:pass get credentials that expire",
     )
-    .option(
-      "--turn-credential-ttl <SECONDS>",
-      "how long a credential minted from the TURN secret may open new relays, in seconds; calls outlive it",
-      integerOption(TURN_CREDENTIAL_TTL_MIN_SECONDS, TURN_CREDENTIAL_TTL_MAX_SECONDS),
-      TURN_CREDENTIAL_TTL_SECONDS,
+    .addOption(
+      // A lifetime, not a credential: `config print` shows it.
+      publicOption(
+        new Option(
+          "--turn-credential-ttl <SECONDS>",
+          "how long a credential minted from the TURN secret may open new relays, in seconds; calls outlive it",
+        )
+          .argParser(integerOption(TURN_CREDENTIAL_TTL_MIN_SECONDS, TURN_CREDENTIAL_TTL_MAX_SECONDS))
+          .default(TURN_CREDENTIAL_TTL_SECONDS),
+      ),
     )
     .addOption(
       new Option("--fallback <SRC>", "when a source fails, use this one instead of stopping").choices([

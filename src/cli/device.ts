@@ -5,7 +5,15 @@ import { resolve } from "node:path";
 import { Command, Option } from "commander";
 import { versions } from "../api/versions.ts";
 import { createLogger } from "../common/logger.ts";
+import { publicOption } from "../config/keys.ts";
+import {
+  TURN_CREDENTIAL_TTL_MAX_SECONDS,
+  TURN_CREDENTIAL_TTL_MIN_SECONDS,
+  TURN_CREDENTIAL_TTL_SECONDS,
+} from "../device/constants.ts";
 import { Device, type DeviceOptions } from "../device/Device.ts";
+import type { TurnRestSettings } from "../device/turn.ts";
+import { iceSettingsProblem } from "../device/webrtc.ts";
 import type { VideoSettings } from "../media/pipelines.ts";
 import { DEFAULT_RECORDING_LIMITS } from "../media/RecordingLimits.ts";
 import { Recordings } from "../media/Recordings.ts";
@@ -34,6 +42,8 @@ export interface DeviceFlags {
   framerate: number;
   keyframeInterval: number;
   iceServer: string[];
+  turnSecretFile?: string;
+  turnCredentialTtl: number;
   fallback?: "test";
   loopbackOnly: boolean;
   ca?: string;
@@ -68,9 +78,24 @@ export function addDeviceOptions(command: Command): Command {
     )
     .option(
       "--ice-server <URL>",
-      "a STUN or TURN server for viewers outside the LAN (repeatable), e.g. stun:stun.example.org:3478 or turn:user:pass@turn.example.org:3478",
+      "a STUN or TURN server for viewers outside the LAN (repeatable), e.g. stun:stun.example.org:3478 or turn:user:pass@turn.example.org:3478, or turn:turn.example.org:3478 with --turn-secret-file",
       (value: string, previous: string[]) => [...previous, value],
       [] as string[],
+    )
+    .option(
+      "--turn-secret-file <FILE>",
+      "a file holding the TURN server's shared secret (coturn use-auth-secret, static-auth-secret): TURN URLs without user:pass get credentials that expire",
+    )
+    .addOption(
+      // A lifetime, not a credential: `config print` shows it.
+      publicOption(
+        new Option(
+          "--turn-credential-ttl <SECONDS>",
+          "how long a credential minted from the TURN secret may open new relays, in seconds; calls outlive it",
+        )
+          .argParser(integerOption(TURN_CREDENTIAL_TTL_MIN_SECONDS, TURN_CREDENTIAL_TTL_MAX_SECONDS))
+          .default(TURN_CREDENTIAL_TTL_SECONDS),
+      ),
     )
     .addOption(
       new Option("--fallback <SRC>", "when a source fails, use this one instead of stopping").choices([
@@ -198,6 +223,9 @@ export function deviceOptionsFrom(
       throw new UsageError(`cannot read the CA certificate ${flags.ca}`);
     }
   }
+  const turn = turnSettingsFrom(flags);
+  const iceProblem = iceSettingsProblem(flags.iceServer, turn);
+  if (iceProblem) throw new UsageError(`--ice-server: ${iceProblem}`);
   const videoModes = new Set(flags.incomingVideo.split(",").map((mode) => mode.trim()));
   videoModes.delete("discard");
   for (const mode of videoModes) {
@@ -224,8 +252,23 @@ export function deviceOptionsFrom(
     audio: flags.audio ? parseAudioSource(flags.audio) : defaultAudioSource(),
     videoSettings,
     fallbackToTest: flags.fallback === "test",
-    ice: { iceServers: flags.iceServer, loopbackOnly: flags.loopbackOnly },
+    ice: { iceServers: flags.iceServer, turn, turnLabel: flags.name, loopbackOnly: flags.loopbackOnly },
     ca,
     logger,
   };
+}
+
+/** The TURN secret from `--turn-secret-file` (surrounding whitespace ignored, like a token file), if given. */
+export function turnSettingsFrom(
+  flags: Pick<DeviceFlags, "turnSecretFile" | "turnCredentialTtl">,
+): TurnRestSettings | undefined {
+  if (flags.turnSecretFile === undefined) return undefined;
+  let secret: string;
+  try {
+    secret = readFileSync(flags.turnSecretFile, "utf8").trim();
+  } catch {
+    throw new UsageError(`cannot read the TURN secret file ${flags.turnSecretFile}`);
+  }
+  if (secret === "") throw new UsageError(`the TURN secret file ${flags.turnSecretFile} is empty`);
+  return { secret, ttlSeconds: flags.turnCredentialTtl };
 }

@@ -18,6 +18,7 @@ import { newPassword, pairingUrl, terminalQr } from "../auth/pairing.ts";
 import { watchRevocations } from "../auth/revocation.ts";
 import { createLogger, type Logger } from "../common/logger.ts";
 import { Device } from "../device/Device.ts";
+import { iceServersFor } from "../device/webrtc.ts";
 import { Recordings } from "../media/Recordings.ts";
 import { defaultServerNames, ensurePki, lanAddresses } from "../pki/PkiStore.ts";
 import { DevicePolicy } from "../signalling/AccessPolicy.ts";
@@ -191,6 +192,10 @@ async function runServe(flags: ServeFlags, log: Logger): Promise<() => Promise<v
         tls,
         webRoot: WEB_ROOT,
         config: { deviceName: deviceOptions.name },
+        iceServers: (label) => ({
+          iceServers: iceServersFor(deviceOptions.ice.iceServers, deviceOptions.ice.turn, label),
+          ...(deviceOptions.ice.turn ? { iceServersValidSeconds: deviceOptions.ice.turn.ttlSeconds } : {}),
+        }),
         caCertificate,
         signalling,
         auth,

@@ -50,7 +50,18 @@ export function createLogger(name: string, options: LoggerOptions = {}): Logger 
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
       redact: {
-        paths: ["password", "*.password", "certPassword", "*.certPassword", "key", "*.key"],
+        paths: [
+          "password",
+          "*.password",
+          "certPassword",
+          "*.certPassword",
+          "key",
+          "*.key",
+          // The TURN secret (src/device/turn.ts), wherever settings that hold it are logged.
+          "secret",
+          "*.secret",
+          "*.*.secret",
+        ],
         remove: true,
       },
     },

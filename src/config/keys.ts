@@ -41,6 +41,14 @@ export function secretOption<T extends Option>(option: T): T {
   return option;
 }
 
+const explicitPublic = new WeakSet<Option>();
+
+/** Marks an option whose name looks like a secret's but whose value is not one (`turn-credential-ttl`). */
+export function publicOption<T extends Option>(option: T): T {
+  explicitPublic.add(option);
+  return option;
+}
+
 const SECRET_NAME = /pass(word|phrase)?|secret|token|credential/i;
 
 /** `data-dir` → `DEVICE_RTC_DATA_DIR`. */
@@ -64,7 +72,7 @@ export function configKeys(command: Command): ConfigKey[] {
       attribute,
       kind: kindOf(option),
       option,
-      secret: explicitSecrets.has(option) || SECRET_NAME.test(key),
+      secret: explicitSecrets.has(option) || (SECRET_NAME.test(key) && !explicitPublic.has(option)),
     });
   }
   return [...byAttribute.values()];

@@ -24,7 +24,7 @@ import { DeviceProducer } from "./DeviceProducer.ts";
 import { DeviceReceiver, type IncomingModes } from "./DeviceReceiver.ts";
 import { SignallingClient } from "./SignallingClient.ts";
 import type { DeviceStatus, SourceState, SourceStatus } from "./status.ts";
-import type { IceSettings } from "./webrtc.ts";
+import { type IceSettings, parseIceServer } from "./webrtc.ts";
 
 export interface DeviceOptions {
   /** What to do with what browsers send. */
@@ -194,6 +194,9 @@ export class Device {
         incomingAudio: options.incoming.audio,
         incomingVideo: [...options.incoming.video].join(",") || "discard",
         echoCancellation: speakerEmbedded,
+        // The servers without their credentials; minted ones are said as such (never the secret).
+        iceServers: options.ice.iceServers.map((url) => parseIceServer(url).urls),
+        ...(options.ice.turn ? { turnCredentialTtlSeconds: options.ice.turn.ttlSeconds } : {}),
       },
       "device started",
     );

@@ -48,3 +48,20 @@ export const KEYFRAME_RETRY_MS = 500;
 
 /** Keyframe requests to a sender before giving up with a warning: 10 s of asking. */
 export const KEYFRAME_RETRY_LIMIT = 20;
+
+/**
+ * How long a minted TURN credential opens new relays by default, s (`--turn-credential-ttl`): one day,
+ * the lifetime draft-uberti-behave-turn-rest-00 §2.2 recommends (and coturn's test client uses). A
+ * shorter one would narrow what a leaked credential is good for, but its expiry is read from the
+ * device's clock and checked against the TURN server's: a device without a real-time clock (a
+ * Raspberry Pi) may run hours behind until NTP catches up, and would then mint credentials that are
+ * already expired. Calls outlive it (a TURN server checks new allocations only), the device mints per
+ * session, and the page fetches new ones at half of it.
+ */
+export const TURN_CREDENTIAL_TTL_SECONDS = 86_400;
+
+/** The shortest `--turn-credential-ttl`, s: a page must be able to fetch new ones at half of it. */
+export const TURN_CREDENTIAL_TTL_MIN_SECONDS = 60;
+
+/** The longest `--turn-credential-ttl`, s (a week): beyond that a leaked credential is as good as a password. */
+export const TURN_CREDENTIAL_TTL_MAX_SECONDS = 7 * 86_400;

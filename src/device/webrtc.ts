@@ -3,17 +3,21 @@
  * codec table), and the workarounds for werift behaviour described in docs/MEDIA.md.
  */
 import {
-  type RTCIceServer,
   RTCPeerConnection,
   type RTCRtpCodecParameters,
   type RtcpPacket,
   RtcpPayloadSpecificFeedback,
 } from "werift";
 import { CODECS, type VideoCodecName } from "../media/codecs.ts";
+import { mintTurnCredentials, type TurnRestSettings } from "./turn.ts";
 
 export interface IceSettings {
   /** `stun:host:port`, `turn:user:pass@host:port` (webrtcsink style) or `turn:host?…` URLs. */
   iceServers: string[];
+  /** Time-limited credentials for the TURN URLs that carry none (`--turn-secret-file`, src/device/turn.ts). */
+  turn?: TurnRestSettings | undefined;
+  /** Who the device is in its TURN usernames (its name). */
+  turnLabel?: string | undefined;
   /** Gather candidates on 127.0.0.1 only and talk only to loopback peers (tests, same-machine use). */
   loopbackOnly: boolean;
 }
@@ -30,17 +34,73 @@ export interface SessionCodecs {
   audio: boolean;
 }
 
+/** One STUN or TURN server, as werift and a browser's RTCPeerConnection take it (and /config.json carries it). */
+export interface IceServer {
+  urls: string;
+  username?: string;
+  credential?: string;
+}
+
 /** Parses `--ice-server` URLs; credentials may be given webrtcsink-style as `turn://user:pass@host:port`. */
-export function parseIceServer(url: string): RTCIceServer {
+export function parseIceServer(url: string): IceServer {
   const match = url.match(/^(stuns?|turns?):(?:\/\/)?(?:([^:@/]+):([^@/]+)@)?(.+)$/);
   if (!match) throw new Error(`not a STUN or TURN URL: ${url} (e.g. stun:stun.example.org:3478)`);
   const [, scheme, username, credential, rest] = match;
-  const server: RTCIceServer = { urls: `${scheme}:${rest}` };
+  const server: IceServer = { urls: `${scheme}:${rest}` };
   if (username !== undefined) {
     server.username = decodeURIComponent(username);
     server.credential = decodeURIComponent(credential ?? "");
   }
   return server;
+}
+
+/** A TURN server (`turn:` or `turns:`, RFC 7065), which needs credentials; STUN does not. */
+function isTurn(server: IceServer): boolean {
+  return /^turns?:/.test(server.urls);
+}
+
+/**
+ * Checks `--ice-server` URLs once, at start: each must parse, and a TURN URL needs credentials — in the
+ * URL, or minted from a TURN secret (a browser refuses a TURN server without them, and so does coturn).
+ * Returns the problem, or undefined.
+ */
+export function iceSettingsProblem(
+  urls: readonly string[],
+  turn: TurnRestSettings | undefined,
+): string | undefined {
+  for (const url of urls) {
+    let server: IceServer;
+    try {
+      server = parseIceServer(url);
+    } catch (error) {
+      return (error as Error).message;
+    }
+    if (isTurn(server) && server.username === undefined && !turn) {
+      return (
+        `${server.urls} has no credentials: give them in the URL (turn:user:pass@host:port), or give the ` +
+        "TURN server's static-auth-secret with --turn-secret-file (coturn use-auth-secret)"
+      );
+    }
+  }
+  return undefined;
+}
+
+/**
+ * The ICE servers of one peer connection: TURN URLs without credentials get credentials minted now for
+ * `label` (each session of the device, each /config.json of a browser); the others are as given.
+ */
+export function iceServersFor(
+  urls: readonly string[],
+  turn: TurnRestSettings | undefined,
+  label: string,
+  now: number = Date.now(),
+): IceServer[] {
+  return urls.map((url) => {
+    const server = parseIceServer(url);
+    if (!turn || !isTurn(server) || server.username !== undefined) return server;
+    const { username, credential } = mintTurnCredentials(turn, label, now);
+    return { ...server, username, credential };
+  });
 }
 
 /** The werift codec list of a session: video codecs in order of preference, then Opus. */
@@ -57,7 +117,8 @@ function rtpCodecParameters(codecs: SessionCodecs): {
 export function createPeerConnection(ice: IceSettings, codecs: SessionCodecs): RTCPeerConnection {
   return new RTCPeerConnection({
     bundlePolicy: "max-bundle",
-    iceServers: ice.iceServers.map(parseIceServer),
+    // Minted per connection, so a device that runs for months never offers an expired credential.
+    iceServers: iceServersFor(ice.iceServers, ice.turn, ice.turnLabel ?? "device"),
     iceUseIpv6: false,
     // werift skips loopback interfaces unless named here; a browser on the same machine (or in a
     // loopback-only test namespace) can only be reached through it.

@@ -21,6 +21,7 @@ import type { Authenticator } from "../auth/Authenticator.ts";
 import type { Credential } from "../auth/CredentialStore.ts";
 import { LogBudget } from "../common/LogBudget.ts";
 import type { Logger } from "../common/logger.ts";
+import type { IceServer } from "../device/webrtc.ts";
 import { closeServer, listen } from "../signalling/listen.ts";
 import type { SignallingServer } from "../signalling/SignallingServer.ts";
 import { HARDENED_TLS, HTTP_LIMITS, type TlsCredentials } from "../signalling/tls.ts";
@@ -33,6 +34,11 @@ export interface AppServerOptions {
   webRoot: string;
   /** Served as /config.json. */
   config: Record<string, unknown>;
+  /**
+   * The ICE servers for /config.json, for one browser (`label`: who it is in TURN usernames): TURN
+   * credentials minted for each request (src/device/turn.ts), and how long they open new relays.
+   */
+  iceServers?: ((label: string) => PageIceServers) | undefined;
   /** The CA certificate (PEM), served as /ca.crt. */
   caCertificate?: string | undefined;
   signalling: SignallingServer;
@@ -43,6 +49,13 @@ export interface AppServerOptions {
   /** Failed pairing or login attempts allowed per address and minute. Default 10. */
   loginAttemptsPerMinute?: number;
   logger: Logger;
+}
+
+/** What /config.json says about ICE servers: the page hands them to every RTCPeerConnection. */
+export interface PageIceServers {
+  iceServers: IceServer[];
+  /** With minted TURN credentials: how long they open new relays, s (the page fetches new ones at half). */
+  iceServersValidSeconds?: number;
 }
 
 /** Largest body of a login or pairing request. */
@@ -189,8 +202,12 @@ export class AppServer {
         json(response, 401, { error: "not logged in" });
         return;
       }
+      // Only for a browser with a credential (or any on an open server): TURN credentials let their
+      // holder relay traffic through the TURN server until they expire (docs/SECURITY.md "TURN").
+      const ice = this.#options.iceServers?.(who === "open" ? "web" : `web-${who.id}`) ?? { iceServers: [] };
       json(response, 200, {
         ...this.#options.config,
+        ...ice,
         role: who === "open" ? "admin" : who.role,
         open: who === "open",
       });

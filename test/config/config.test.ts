@@ -358,6 +358,18 @@ describe("config print and the reference file", () => {
     const served = effectiveConfig(serve.command);
     expect(served).not.toContain("hunter2");
     expect(served).toContain(`ice-server: [ turn:bob:${REDACTED}@turn.example.org:3478 ]`);
+
+    // The TURN secret's file is a secret's key; the credentials' lifetime only looks like one.
+    const turn = await run([
+      "serve",
+      "--turn-secret-file",
+      "/srv/turn-secret",
+      "--turn-credential-ttl",
+      "600",
+    ]);
+    const turned = effectiveConfig(turn.command);
+    expect(turned).toMatch(new RegExp(`^turn-secret-file: ${REDACTED} +# flag --turn-secret-file$`, "m"));
+    expect(turned).toMatch(/^turn-credential-ttl: 600 +# flag --turn-credential-ttl$/m);
   });
 
   it("`device-rtc config print` runs as a command, and a broken file makes it exit 2 with the message", async () => {

@@ -10,7 +10,7 @@
  *   device 10.x.y.2 ── LAN switch ── LAN router (NAT) 198.18.0.2 ┘
  */
 import { createHmac, randomBytes } from "node:crypto";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { onCleanup } from "./cleanup.ts";
@@ -40,6 +40,9 @@ export interface Internet {
   remote: BedHost;
   coturn: Child;
   turnUrl: string;
+  /** coturn's `static-auth-secret`, and a file holding it (for `--turn-secret-file`). */
+  secret: string;
+  secretFile: string;
   /** Short-lived credentials by coturn's `use-auth-secret` REST scheme (user "expiry:name"). */
   credentials(name: string, ttlSeconds?: number): TurnCredentials;
   /** `--ice-server` for the device, credentials URL-encoded. */
@@ -59,9 +62,12 @@ function nft(host: BedHost, ruleset: string): void {
 /**
  * Builds the internet around `bed`: call before starting hosts that should sit behind the LAN
  * router (give them `gateway: lanRouterAddress`). `forwardTcp` ports on the LAN router's public
- * address lead to the same port on the bed's switch.
+ * address lead to the same port on `forwardTo` (default: the bed's switch).
  */
-export async function internet(bed: NetBed, options: { forwardTcp?: number[] } = {}): Promise<Internet> {
+export async function internet(
+  bed: NetBed,
+  options: { forwardTcp?: number[]; forwardTo?: string } = {},
+): Promise<Internet> {
   const wan = await BedHost.create("internet");
   bridgeIn(wan, "wan", TURN_ADDRESS);
   // Like the real internet, datagrams to addresses nobody routes vanish without an error (coturn
@@ -84,7 +90,7 @@ export async function internet(bed: NetBed, options: { forwardTcp?: number[] } =
     `table ip bed {
   chain prerouting {
     type nat hook prerouting priority dstnat;
-    ${forwards.length ? `iifname "wan0" tcp dport { ${forwards.join(", ")} } dnat to ${bed.lanAddress}` : ""}
+    ${forwards.length ? `iifname "wan0" tcp dport { ${forwards.join(", ")} } dnat to ${options.forwardTo ?? bed.lanAddress}` : ""}
   }
   chain postrouting {
     type nat hook postrouting priority srcnat;
@@ -137,6 +143,8 @@ export async function internet(bed: NetBed, options: { forwardTcp?: number[] } =
   // on the public address only, TURN REST credentials, no TLS/DTLS listeners, no CLI.
   const secret = randomBytes(16).toString("hex");
   const dir = mkdtempSync(join(tmpdir(), "device-rtc-coturn-"));
+  const secretFile = join(dir, "static-auth-secret");
+  writeFileSync(secretFile, `${secret}\n`, { mode: 0o600 });
   const coturn = wan.run("turnserver", [
     "-n",
     "--listening-ip",
@@ -189,6 +197,8 @@ export async function internet(bed: NetBed, options: { forwardTcp?: number[] } =
     remote,
     coturn,
     turnUrl,
+    secret,
+    secretFile,
     credentials,
     deviceIceServer(name = "device") {
       const { username, credential } = credentials(name);

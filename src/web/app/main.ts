@@ -56,6 +56,10 @@ interface AppConfig {
   role?: "view" | "talk" | "admin";
   /** No authentication on this server (`--open`). */
   open?: boolean;
+  /** The device's STUN and TURN servers (`--ice-server`), TURN credentials minted for this browser. */
+  iceServers?: RTCIceServer[];
+  /** With minted TURN credentials: how long they open new relays, s. */
+  iceServersValidSeconds?: number;
 }
 
 const state = {
@@ -63,6 +67,8 @@ const state = {
   connected: false,
   everConnected: false,
   deviceName: undefined as string | undefined,
+  /** /config.json has arrived (its ICE servers are needed before the first session). */
+  configured: false,
   producers: new Map<string, Peer>(),
   consumers: new Map<string, Peer>(),
   /** The producer shown on the stage. */
@@ -110,12 +116,20 @@ function showOffline(reason: "no-connection" | "not-sending"): void {
 const nameOf = (peer: Peer) => (typeof peer.meta.name === "string" ? peer.meta.name : peer.id.slice(0, 8));
 const echoOf = (peer: Peer) => (typeof peer.meta.echoOf === "string" ? peer.meta.echoOf : undefined);
 
+/**
+ * Every session's RTCPeerConnection settings. The ICE servers are the device's, from /config.json (on a
+ * LAN there are none: no STUN server is needed, and none is reachable from a device without internet;
+ * never gstwebrtc-api's default public STUN servers). gstwebrtc-api 3.0.0 keeps this object by
+ * reference (GstWebRTCAPI.connectChannel → ComChannel.webrtcConfig → new RTCPeerConnection), so
+ * TURN credentials fetched later reach the sessions started after them.
+ */
+const webrtcConfig: RTCConfiguration = { iceServers: [], bundlePolicy: "max-bundle" };
+
 const api = new GstWebRTCAPI({
   signalingServerUrl: signallingUrl,
   meta: { name: `web-${Math.random().toString(36).slice(2, 8)}` },
   reconnectionTimeout: 2000,
-  // On a LAN no STUN server is needed, and none is reachable from a device without internet.
-  webrtcConfig: { iceServers: [], bundlePolicy: "max-bundle" },
+  webrtcConfig,
 });
 
 const stats = new StatsPanel(() => state.watching?.session.rtcPeerConnection ?? null);
@@ -164,10 +178,12 @@ api.registerConnectionListener({
     ui.talk.disabled = true;
     ui.camera.disabled = true;
     if (state.everConnected) showOffline("no-connection");
-    // Logged out, or this browser's access was revoked: the login page says what to do.
+    // Logged out, or this browser's access was revoked: the login page says what to do. Otherwise the
+    // sessions opened after the reconnection get fresh TURN credentials.
     void fetch("config.json", { cache: "no-store", credentials: "same-origin" })
-      .then((response) => {
+      .then(async (response) => {
         if (response.status === 401 && !params.has("signalling")) location.replace("/login");
+        else if (response.ok) useIceServers((await response.json()) as AppConfig);
       })
       .catch(() => {});
   },
@@ -178,7 +194,8 @@ api.registerPeerListener({
     state.producers.set(peer.id, peer);
     renderProducers();
     if (echoOf(peer) === state.clientId && state.clientId) watchEcho(peer);
-    else if (!state.watching && isDevice(peer)) watch(peer);
+    // Before /config.json, a session would have no ICE servers: the config's arrival watches it.
+    else if (state.configured && !state.watching && isDevice(peer)) watch(peer);
   },
   producerRemoved(peer) {
     state.producers.delete(peer.id);
@@ -298,6 +315,7 @@ function restartSending(): Promise<void> {
 }
 
 async function sendAsChosen(generation: number): Promise<void> {
+  await configured; // the ICE servers
   state.sending?.close();
   state.sending = undefined;
   for (const track of (ui.local.srcObject as MediaStream | null)?.getTracks() ?? []) track.stop();
@@ -395,6 +413,29 @@ async function loadConfig(): Promise<AppConfig> {
   }
 }
 
+/** How long before minted TURN credentials expire the page fetches new ones: at half their lifetime. */
+const ICE_REFRESH_FRACTION = 0.5;
+let iceRefreshTimer: number | undefined;
+
+/** Takes the device's ICE servers for the sessions to come, and fetches new TURN credentials in time. */
+function useIceServers(config: AppConfig): void {
+  if (!Array.isArray(config.iceServers)) return;
+  webrtcConfig.iceServers = config.iceServers;
+  window.clearTimeout(iceRefreshTimer);
+  const seconds = config.iceServersValidSeconds;
+  if (typeof seconds !== "number" || !(seconds > 0)) return;
+  iceRefreshTimer = window.setTimeout(
+    () => {
+      void fetch("config.json", { cache: "no-store", credentials: "same-origin" })
+        .then(async (response) =>
+          response.ok ? useIceServers((await response.json()) as AppConfig) : undefined,
+        )
+        .catch(() => {});
+    },
+    seconds * 1000 * ICE_REFRESH_FRACTION,
+  );
+}
+
 // ---- the device's state, and what this browser may do ----
 
 const recordings = new RecordingsPanel({
@@ -440,7 +481,10 @@ function applyRole(role: AppConfig["role"]): void {
   else recordings.hide();
 }
 
-void loadConfig().then((config) => {
+const configured = loadConfig();
+void configured.then((config) => {
+  useIceServers(config);
+  state.configured = true;
   state.deviceName = config.deviceName;
   applyRole(config.role);
   if (!params.has("signalling")) {

@@ -8,7 +8,7 @@ import type { VideoCodecName } from "../media/codecs.ts";
 import type { OutgoingStream } from "../media/OutgoingStream.ts";
 import type { SdpPayload } from "../protocol/index.ts";
 import { PeerSession, type PeerSessionOptions } from "./PeerSession.ts";
-import { isKeyframeRequest, WERIFT_RTP_HISTORY_PACKETS } from "./webrtc.ts";
+import { isKeyframeRequest, RECEIVER_MAX_NACK_AGE_PACKETS, WERIFT_RTP_HISTORY_PACKETS } from "./webrtc.ts";
 
 export interface ProducerSessionOptions extends PeerSessionOptions {
   /** The viewer's SDP offer, when it offers. */
@@ -113,7 +113,13 @@ export class ProducerSession extends PeerSession {
     const onNack = (feedback: { lost: number[] }) => {
       if (newestSeq === undefined) return;
       const newest = newestSeq;
-      if (feedback.lost.some((seq) => ((newest - seq) & 0xffff) >= WERIFT_RTP_HISTORY_PACKETS)) {
+      const gone = (seq: number) => {
+        const age = (newest - seq) & 0xffff;
+        // Older than werift keeps, but not beyond what a receiver still asks for (an age past that
+        // is not a real request: werift's NACK parser can yield stray entries).
+        return age >= WERIFT_RTP_HISTORY_PACKETS && age < RECEIVER_MAX_NACK_AGE_PACKETS;
+      };
+      if (feedback.lost.some(gone)) {
         source.requestKeyframe("viewer lost packets that are no longer kept");
       }
     };

@@ -28,6 +28,13 @@ export interface IceSettings {
  */
 export const WERIFT_RTP_HISTORY_PACKETS = 128;
 
+/**
+ * The oldest packet a receiver still asks to be re-sent, in packets behind the newest: libwebrtc's
+ * `kMaxPacketAge` (modules/video_coding/nack_requester.cc) — it forgets older losses and asks for a
+ * keyframe instead.
+ */
+export const RECEIVER_MAX_NACK_AGE_PACKETS = 10_000;
+
 /** The codecs a session offers or accepts, in order of preference. */
 export interface SessionCodecs {
   video: VideoCodecName[];

@@ -8,9 +8,9 @@ import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import WebSocket from "ws";
 import { loopbackFlags } from "../helpers/device.ts";
 import { type Child, startCli } from "../helpers/processes.ts";
+import { upgradeStatus } from "../helpers/secure-server.ts";
 import { TestPeer } from "../helpers/signalling.ts";
 
 interface Served {
@@ -55,22 +55,6 @@ function logLines(stderr: string): Array<{ level: string; msg: string }> {
     .map((line) => JSON.parse(line));
 }
 
-/** The HTTP status of a WebSocket upgrade with no credential (101: let in). */
-function bareUpgrade(url: string, ca?: string): Promise<number> {
-  return new Promise((resolve) => {
-    const socket = new WebSocket(url, ca ? { ca } : {});
-    socket.on("unexpected-response", (_request, response) => {
-      resolve(response.statusCode ?? 0);
-      socket.terminate();
-    });
-    socket.on("open", () => {
-      resolve(101);
-      socket.terminate();
-    });
-    socket.on("error", () => resolve(0));
-  });
-}
-
 describe("serve's insecure modes", () => {
   it("--open warns loudly, then lets a signalling client in without any credential", async () => {
     const { port, dataDir, stderr } = await serve(["--open"]);
@@ -86,7 +70,7 @@ describe("serve's insecure modes", () => {
 
     // No cookie, no bearer token, no Origin: let in, and shown the device like any listener.
     const url = `wss://127.0.0.1:${port}/`;
-    expect(await bareUpgrade(url, ca)).toBe(101);
+    expect(await upgradeStatus(url, ca)).toBe(101);
     const stranger = await TestPeer.connect(url, { ca });
     stranger.send({ type: "list" });
     const list = JSON.parse(await stranger.next()) as {
@@ -108,7 +92,7 @@ describe("serve's insecure modes", () => {
       }),
     );
     // Without TLS a credential is still required.
-    expect(await bareUpgrade(`ws://127.0.0.1:${port}/`)).toBe(401);
+    expect(await upgradeStatus(`ws://127.0.0.1:${port}/`, undefined)).toBe(401);
   });
 
   it("a secure serve prints neither warning", async () => {

@@ -33,14 +33,7 @@ export interface ConfigKey {
   readonly secret: boolean;
 }
 
-const explicitSecrets = new WeakSet<Option>();
-
-/** Marks an option whose value `config print` must never show (names with password/secret/token are already). */
-export function secretOption<T extends Option>(option: T): T {
-  explicitSecrets.add(option);
-  return option;
-}
-
+/** Options whose values `config print` must never show: known by their names. */
 const SECRET_NAME = /pass(word|phrase)?|secret|token|credential/i;
 
 /** `data-dir` → `DEVICE_RTC_DATA_DIR`. */
@@ -64,7 +57,7 @@ export function configKeys(command: Command): ConfigKey[] {
       attribute,
       kind: kindOf(option),
       option,
-      secret: explicitSecrets.has(option) || SECRET_NAME.test(key),
+      secret: SECRET_NAME.test(key),
     });
   }
   return [...byAttribute.values()];

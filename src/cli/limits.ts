@@ -1,7 +1,7 @@
 /** The flags of every signalling limit, shared by `signalling` and `serve` (docs/SECURITY.md "Limits"). */
 import { type Command, Option } from "commander";
 import { DEFAULT_ROUTER_LIMITS } from "../signalling/SignallingRouter.ts";
-import type { SignallingServerOptions } from "../signalling/SignallingServer.ts";
+import { DEFAULT_SEND_BACKLOG_BYTES, type SignallingServerOptions } from "../signalling/SignallingServer.ts";
 import { integerOption } from "./lifecycle.ts";
 
 export interface LimitFlags {
@@ -14,6 +14,7 @@ export interface LimitFlags {
   maxSendingPerCredential: number;
   maxMetaBytes: number;
   maxStatusChanges: number;
+  maxSendBacklogBytes: number;
 }
 
 export function addLimitOptions(command: Command, defaults: { maxPeers?: number } = {}): Command {
@@ -66,6 +67,12 @@ export function addLimitOptions(command: Command, defaults: { maxPeers?: number 
       `status changes of one peer broadcast per ${d.statusWindowMs / 1000} s (more are dropped)`,
       integerOption(1),
       d.statusChanges,
+    )
+    .option(
+      "--max-send-backlog-bytes <BYTES>",
+      "bytes waiting for a peer that does not read before it is disconnected",
+      integerOption(64 * 1024),
+      DEFAULT_SEND_BACKLOG_BYTES,
     );
 }
 
@@ -74,6 +81,7 @@ export function limitsFrom(flags: LimitFlags): SignallingServerOptions {
     maxPeers: flags.maxPeers,
     maxConnectionsPerAddress: flags.maxConnectionsPerAddress,
     maxConnectionsPerCredential: flags.maxConnectionsPerCredential,
+    sendBufferLimit: flags.maxSendBacklogBytes,
     limits: {
       sessionsPerPeer: flags.maxSessionsPerPeer,
       sessionsPerCredential: flags.maxSessionsPerCredential,

@@ -24,9 +24,9 @@ import { defaultServerNames, ensurePki, lanAddresses } from "../pki/PkiStore.ts"
 import { DevicePolicy } from "../signalling/AccessPolicy.ts";
 import { SignallingServer } from "../signalling/SignallingServer.ts";
 import { loadTlsCredentials } from "../signalling/tls.ts";
-import { AppServer } from "../web/AppServer.ts";
+import { AppServer, DEFAULT_FAILED_LOGINS_PER_MINUTE } from "../web/AppServer.ts";
 import { addDeviceOptions, type DeviceFlags, deviceOptionsFrom } from "./device.ts";
-import { exitOnSignal, openOrUndo } from "./lifecycle.ts";
+import { exitOnSignal, integerOption, openOrUndo } from "./lifecycle.ts";
 import { addLimitOptions, type LimitFlags, limitsFrom } from "./limits.ts";
 import { addListenOptions, type ListenFlags } from "./listen.ts";
 import { addMetricsOptions, type MetricsFlags, startMetrics } from "./metrics.ts";
@@ -36,6 +36,7 @@ interface ServeFlags extends DeviceFlags, LimitFlags, ListenFlags, MetricsFlags 
   dataDir: string;
   tls: boolean;
   open: boolean;
+  maxFailedLogins: number;
 }
 
 const OPEN_WARNING = [
@@ -71,6 +72,12 @@ export function serveCommand(): Command {
       false,
     );
   addLimitOptions(command, { maxPeers: 64 });
+  command.option(
+    "--max-failed-logins <N>",
+    "wrong passwords and pairing codes from one address per minute; more are refused (HTTP 429)",
+    integerOption(1),
+    DEFAULT_FAILED_LOGINS_PER_MINUTE,
+  );
   addDeviceOptions(command);
   addMetricsOptions(command);
   // Recordings go to <data-dir>/recordings unless --record-dir (or its config key) says otherwise.
@@ -199,6 +206,7 @@ async function runServe(flags: ServeFlags, log: Logger): Promise<() => Promise<v
         caCertificate,
         signalling,
         auth,
+        loginAttemptsPerMinute: flags.maxFailedLogins,
         api: apiListener(api),
         logger: log,
       }),

@@ -33,14 +33,6 @@ export interface ConfigKey {
   readonly secret: boolean;
 }
 
-const explicitSecrets = new WeakSet<Option>();
-
-/** Marks an option whose value `config print` must never show (names with password/secret/token are already). */
-export function secretOption<T extends Option>(option: T): T {
-  explicitSecrets.add(option);
-  return option;
-}
-
 const explicitPublic = new WeakSet<Option>();
 
 /** Marks an option whose name looks like a secret's but whose value is not one (`turn-credential-ttl`). */
@@ -72,7 +64,7 @@ export function configKeys(command: Command): ConfigKey[] {
       attribute,
       kind: kindOf(option),
       option,
-      secret: explicitSecrets.has(option) || (SECRET_NAME.test(key) && !explicitPublic.has(option)),
+      secret: SECRET_NAME.test(key) && !explicitPublic.has(option),
     });
   }
   return [...byAttribute.values()];

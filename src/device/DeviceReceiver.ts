@@ -199,7 +199,10 @@ export class DeviceReceiver extends SignallingRole<IncomingSession> {
     if (media.audio && modes.audio === "speaker" && speaker) {
       sinks.slot = speaker.acquire();
       if (!sinks.slot)
-        this.log.warn({ senderName }, "every speaker slot is taken: this sender is not played");
+        this.log.warn(
+          { senderName, slots: speaker.slots },
+          `every speaker slot is taken (--max-talkers ${speaker.slots}): this sender is not played`,
+        );
     }
     const recordVideo = modes.video.has("record") && media.video !== undefined;
     const recordAudio = media.audio && (modes.audio === "record" || recordVideo);

@@ -230,6 +230,11 @@ export class SpeakerMixer {
     this.#process.start();
   }
 
+  /** How many browsers can talk at once (`--max-talkers`). */
+  get slots(): number {
+    return this.#ports.length;
+  }
+
   /** A slot for a new talker, or undefined when all are taken. */
   acquire(): SpeakerSlot | undefined {
     const index = this.#free.shift();

@@ -17,11 +17,6 @@ export function rtpPayloadOffset(packet: Buffer): number | undefined {
   return offset <= packet.length ? offset : undefined;
 }
 
-/** The 7-bit payload type of an RTP packet. */
-export function rtpPayloadType(packet: Buffer): number {
-  return (packet[1] ?? 0) & 0x7f;
-}
-
 /** True when the RTP packet carries the first bytes of a VP8 keyframe. */
 export function isVp8KeyframeStart(packet: Buffer): boolean {
   let offset = rtpPayloadOffset(packet);

@@ -29,7 +29,10 @@ export interface SignallingServerOptions {
   pingIntervalMs?: number;
   /** Default 15 s: a half-open peer is removed within 45 s. */
   pongTimeoutMs?: number;
-  /** Bytes waiting for a peer (not yet taken by its socket) before it is disconnected. Default 16 MiB. */
+  /**
+   * Bytes waiting for a peer (not yet taken by its socket) before it is disconnected
+   * (`--max-send-backlog-bytes`). Default {@link DEFAULT_SEND_BACKLOG_BYTES}.
+   */
   sendBufferLimit?: number;
   /** Connections from one IP address beyond this are refused with HTTP 429. Default 64. */
   maxConnectionsPerAddress?: number;
@@ -75,6 +78,13 @@ const STATUS_TEXT: Record<number, string> = {
   503: "Service Unavailable",
 };
 
+/**
+ * A listener that stops reading is cut off once this many bytes wait for it: far above any burst a
+ * reading peer sees (a `list` of 64 producers with 4 KiB metas is 256 KiB; a few offers with every
+ * candidate), yet small enough that a few stalled peers cannot exhaust the device's memory.
+ */
+export const DEFAULT_SEND_BACKLOG_BYTES = 16 * 1024 * 1024;
+
 /** How long a TLS client may take to finish its handshake (the Rust server's value, commit 63b568f4a). */
 const TLS_HANDSHAKE_TIMEOUT_MS = 5000;
 
@@ -106,7 +116,7 @@ export class SignallingServer extends EventEmitter<ServerEvents> {
     this.#maxPerCredential = options.maxConnectionsPerCredential ?? 32;
     this.#authenticate = options.authenticate ?? (() => ({ ok: true, identity: OPEN_IDENTITY }));
     this.#limits = {
-      sendBufferLimit: options.sendBufferLimit ?? 16 * 1024 * 1024,
+      sendBufferLimit: options.sendBufferLimit ?? DEFAULT_SEND_BACKLOG_BYTES,
       pingIntervalMs: options.pingIntervalMs ?? 30_000,
       pongTimeoutMs: options.pongTimeoutMs ?? 15_000,
     };
@@ -353,6 +363,12 @@ export class SignallingServer extends EventEmitter<ServerEvents> {
     this.#connections.delete(peerId);
     this.#identities.delete(peerId);
     this.#logBudget.forget(`${peerId}:`);
+    if (reason === "send-queue-overflow") {
+      this.#log.warn(
+        { peerId, limit: this.#limits.sendBufferLimit },
+        `a peer stopped reading: more than ${this.#limits.sendBufferLimit} bytes waited for it (--max-send-backlog-bytes); disconnected`,
+      );
+    }
     const level = reason === "send-queue-overflow" || reason === "pong-timeout" ? "warn" : "info";
     this.#log[level]({ peerId, reason, code }, "peer left");
     this.#router.removePeer(peerId);

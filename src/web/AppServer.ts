@@ -46,7 +46,10 @@ export interface AppServerOptions {
   auth?: Authenticator | undefined;
   /** The REST API and `/metrics` (src/api): everything under `/api/`, and `/metrics`. */
   api?: ((request: IncomingMessage, response: ServerResponse) => Promise<void>) | undefined;
-  /** Failed pairing or login attempts allowed per address and minute. Default 10. */
+  /**
+   * Failed pairing or login attempts allowed per address and minute (`--max-failed-logins`). Default
+   * {@link DEFAULT_FAILED_LOGINS_PER_MINUTE}.
+   */
   loginAttemptsPerMinute?: number;
   logger: Logger;
 }
@@ -57,6 +60,13 @@ export interface PageIceServers {
   /** With minted TURN credentials: how long they open new relays, s (the page fetches new ones at half). */
   iceServersValidSeconds?: number;
 }
+
+/**
+ * Wrong passwords and pairing codes one address may try per minute: a person mistyping never gets
+ * near it, while guessing the generated owner password (about 99 bits) or a 256-bit pairing code stays hopeless
+ * (docs/SECURITY.md "Authentication").
+ */
+export const DEFAULT_FAILED_LOGINS_PER_MINUTE = 10;
 
 /** Largest body of a login or pairing request. */
 const MAX_BODY_BYTES = 4096;
@@ -289,6 +299,13 @@ export class AppServer {
       return;
     }
     if (this.#tooManyFailures(address)) {
+      this.#logBudget.log(
+        this.#options.logger,
+        "warn",
+        `login-limit:${address}`,
+        { remote: address, how: path.slice(6), limit: this.#loginLimit },
+        `too many failed pairing or login attempts from one address (--max-failed-logins ${this.#loginLimit} a minute); refused with 429`,
+      );
       json(response, 429, { error: "too many attempts; wait a minute" });
       return;
     }
@@ -327,7 +344,11 @@ export class AppServer {
   #tooManyFailures(address: string): boolean {
     const entry = this.#failures.get(address);
     if (!entry || Date.now() - entry.start > 60_000) return false;
-    return entry.count >= (this.#options.loginAttemptsPerMinute ?? 10);
+    return entry.count >= this.#loginLimit;
+  }
+
+  get #loginLimit(): number {
+    return this.#options.loginAttemptsPerMinute ?? DEFAULT_FAILED_LOGINS_PER_MINUTE;
   }
 
   #countFailure(address: string): void {

@@ -83,6 +83,7 @@ function samples(key: ConfigKey): string[] {
     "640",
     "2000",
     "9000",
+    "1048576",
     "stun:stun.example.org:3478",
     "some-text",
   ];

@@ -357,4 +357,34 @@ describe("several senders at once", () => {
     for (const { hz } of talkers)
       expect(wavToneLevel(wav, hz), `${hz} Hz`).toBeGreaterThan(Math.max(0.02, 10 * floor));
   });
+
+  it("--max-talkers 1: a second talker is not played, and the device says so", async () => {
+    const dir = directory();
+    const wav = join(dir, "speaker.wav");
+    const s = await stage();
+    const device = await startTestDevice(s.signalling, ["--max-talkers", "1", "--speaker", `file:${wav}`]);
+    const alice = await s.openPage("alice");
+    await sendToDevice(alice.page, alice.log, "dev", { audio: { tone: 440 } });
+    await until(() => existsSync(wav) && wavToneLevel(wav, 440) > 0.02, "alice's tone in the speaker's WAV");
+    // Bob talks while alice holds the only slot.
+    const bob = await s.openPage("bob");
+    await sendToDevice(bob.page, bob.log, "dev", { audio: { tone: 1000 } });
+    await device.waitFor(
+      /every speaker slot is taken \(--max-talkers 1\): this sender is not played/,
+      10_000,
+    );
+    const line = device
+      .output()
+      .split("\n")
+      .find((text) => text.includes("every speaker slot is taken"));
+    expect(JSON.parse(line as string)).toMatchObject({ level: "warn", senderName: "bob" });
+    // Three more seconds of the mix, all of them while bob sends.
+    const from = wavSeconds(wav);
+    await until(() => wavSeconds(wav) > from + 3, "3 s more in the speaker's WAV");
+    device.signal("SIGTERM");
+    expect(await device.exited()).toBe(0);
+    const heard = wavToneLevel(wav, 440);
+    expect(heard).toBeGreaterThan(0.02);
+    expect(wavToneLevel(wav, 1000)).toBeLessThan(heard / 10);
+  });
 });

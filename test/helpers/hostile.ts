@@ -1,6 +1,6 @@
 /**
  * Names an attacker would register under (a `meta.name`), for every path a name takes: overlays,
- * recording file names, logs. Each is [what it tries, the name].
+ * recording file names, logs, the signalling server's `list`, the page. Each is [what it tries, the name].
  */
 export const HOSTILE_NAMES: ReadonlyArray<readonly [string, string]> = [
   [
@@ -21,6 +21,10 @@ export const HOSTILE_NAMES: ReadonlyArray<readonly [string, string]> = [
   ["bidi override", "\u202Egnp.exe"],
   ["bidi isolates and marks", "\u2066abc\u2069\u200F\u061C"],
   ["zero-width and combining", "a\u200Bb\u0301c\uFEFF"],
+  ["HTML that runs script", `<img src=x onerror="window.pwned=1">`],
+  ["a closing quote and a script element", `"><script>window.pwned=2</script>`],
+  ["a closing tag and a javascript: link", `</li><li><a href="javascript:window.pwned=3">click</a>`],
+  ["4,000 characters (a meta just under 4 KiB)", "W".repeat(4000)],
   ["Pango markup", '<span size="99999" foreground="red">BIG</span> &amp; <b>'],
   ["the literal NULL", "NULL"],
   ["emoji and CJK", "😀 手机"],

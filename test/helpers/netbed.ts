@@ -1,6 +1,6 @@
 /**
  * The network test bed: a LAN made of network namespaces, so that ICE, mDNS and DTLS run as they do
- * between real machines. See docs/TESTING.md ("The network test bed").
+ * between real machines. See docs/ARCHITECTURE.md "Tests" (the network test bed).
  *
  * - The test's own namespace (made by scripts/in-netns; only `lo` before the bed) is the LAN's switch:
  *   a bridge with address .1, where in-process servers the test starts (signalling, test pages) listen.

@@ -146,6 +146,12 @@ describe("pairing and login", () => {
       post({ password: "correct horse battery" }, server.origin),
     );
     expect(blocked.status).toBe(429);
+    expect(server.lines).toContainEqual(
+      expect.objectContaining({
+        level: "warn",
+        msg: "too many failed pairing or login attempts from one address (--max-failed-logins 10 a minute); refused with 429",
+      }),
+    );
   });
 
   it("a token used as a pairing link logs a browser in with its role until it is revoked", async () => {

@@ -3,9 +3,15 @@
  * sessions on one connection, many sending sessions, 1 MiB metas amplified into every `list` reply,
  * hundreds of connections from one address. Every limit has a flag, a default, a log line and a test.
  */
+import { mkdtempSync, readFileSync } from "node:fs";
 import type { IncomingMessage } from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { loopbackFlags } from "../helpers/device.ts";
 import { capturedLogger } from "../helpers/logs.ts";
+import { type Child, startCli } from "../helpers/processes.ts";
+import { httpsRequest } from "../helpers/secure-server.ts";
 import { eventually, startServer, TestPeer } from "../helpers/signalling.ts";
 
 async function producer(url: string, name = "cam"): Promise<TestPeer> {
@@ -124,5 +130,106 @@ describe("connections per address", () => {
     const { url } = await startServer({ authenticate, maxConnectionsPerCredential: 3 });
     for (let i = 0; i < 3; i++) await TestPeer.connect(url);
     await expect(TestPeer.connect(url)).rejects.toThrow(/429/);
+  });
+});
+
+/** The JSON log lines a `device-rtc` child wrote so far. */
+function logLines(child: Child): Array<{ level: string; msg: string; [key: string]: unknown }> {
+  return child
+    .output()
+    .split("\n")
+    .filter((line) => line.startsWith("{"))
+    .map((line) => JSON.parse(line));
+}
+
+describe("a peer that stops reading", () => {
+  it("is disconnected once --max-send-backlog-bytes wait for it, with a warning; the others go on", async () => {
+    const port = 20000 + Math.floor(Math.random() * 20000);
+    const server = startCli([
+      "signalling",
+      "--host",
+      "127.0.0.1",
+      "--port",
+      String(port),
+      "--max-send-backlog-bytes",
+      String(256 * 1024),
+    ]);
+    await server.waitFor(/listening on/);
+    const url = `ws://127.0.0.1:${port}`;
+    const cam = await producer(url);
+    const reader = await TestPeer.connect(url);
+    reader.send(`{"type":"startSession","peerId":"${cam.id}"}`);
+    const readerSession = JSON.parse(await reader.next()).sessionId as string;
+    await cam.next();
+    const stalled = await TestPeer.connect(url);
+    stalled.send(`{"type":"startSession","peerId":"${cam.id}"}`);
+    const stalledSession = JSON.parse(await stalled.next()).sessionId as string;
+    await cam.next();
+    // It stops reading; 25 MiB of offers are sent to it (loopback's socket buffers take a few MiB).
+    stalled.socket.pause();
+    const sdp = "a".repeat(256 * 1024);
+    for (let i = 0; i < 100; i++) {
+      cam.send(`{"type":"peer","sessionId":"${stalledSession}","sdp":{"type":"offer","sdp":"${sdp}"}}`);
+    }
+    expect(await cam.next(10_000)).toBe(`{"type":"endSession","sessionId":"${stalledSession}"}`);
+    await server.waitFor(/--max-send-backlog-bytes\); disconnected/);
+    expect(logLines(server)).toContainEqual(
+      expect.objectContaining({
+        level: "warn",
+        msg: "a peer stopped reading: more than 262144 bytes waited for it (--max-send-backlog-bytes); disconnected",
+        peerId: stalled.id,
+      }),
+    );
+    // The reading peer's session still routes.
+    const ice = `{"type":"peer","sessionId":"${readerSession}","ice":{"candidate":"candidate:1 1 UDP 1 127.0.0.1 9 typ host","sdpMLineIndex":0}}`;
+    cam.send(ice);
+    expect(await reader.next()).toBe(ice);
+  });
+});
+
+describe("failed logins", () => {
+  it("refuses an address with 429 after --max-failed-logins wrong passwords in a minute, with a warning", async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), "device-rtc-logins-"));
+    const port = 23000 + Math.floor(Math.random() * 10000);
+    const server = startCli([
+      "serve",
+      "--data-dir",
+      dataDir,
+      "--port",
+      String(port),
+      "--video",
+      "test",
+      "--audio",
+      "test",
+      "--max-failed-logins",
+      "3",
+      ...loopbackFlags(),
+    ]);
+    await server.waitFor(/registered as producer/, 30_000);
+    const password = server.output().match(/Owner password [^:]*: (\S+)/)?.[1];
+    expect(password).toBeDefined();
+    const ca = readFileSync(join(dataDir, "pki", "ca.crt"), "utf8");
+    const origin = `https://127.0.0.1:${port}`;
+    const login = async (attempt: string) =>
+      (
+        await httpsRequest(`${origin}/auth/login`, ca, {
+          method: "POST",
+          headers: { origin, "content-type": "application/json" },
+          body: JSON.stringify({ password: attempt }),
+        })
+      ).status;
+    const statuses: number[] = [];
+    for (let i = 0; i < 4; i++) statuses.push(await login(`guess ${i}`));
+    expect(statuses).toEqual([401, 401, 401, 429]);
+    // Even the right password waits now.
+    expect(await login(password as string)).toBe(429);
+    await server.waitFor(/--max-failed-logins 3 a minute/);
+    expect(logLines(server)).toContainEqual(
+      expect.objectContaining({
+        level: "warn",
+        msg: "too many failed pairing or login attempts from one address (--max-failed-logins 3 a minute); refused with 429",
+        remote: "127.0.0.1",
+      }),
+    );
   });
 });

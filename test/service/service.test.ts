@@ -320,6 +320,19 @@ describe.skipIf(!isRoot || !haveSystemdTools)("install and uninstall in a tempor
       readlinkSync(join(root, home, ".config/systemd/user/default.target.wants/device-rtc.service")),
     ).toBe("../device-rtc.service");
     expect(statSync(join(root, home, ".config/device-rtc/config.yaml")).mode & 0o777).toBe(0o600);
+
+    // systemd's own check of the installed user unit. `--user` has no `--root` (systemd 252: "Failed to
+    // initialize unit search paths"), so the file is verified by its path; its ExecStart is the checkout,
+    // which exists outside the temporary root too. A user manager needs a runtime directory.
+    const runtime = mkdtempSync(join(tmpdir(), "device-rtc-xdg-"));
+    onCleanup(() => rmSync(runtime, { recursive: true, force: true }));
+    const verify = spawnSync("systemd-analyze", ["--user", "verify", unit], {
+      encoding: "utf8",
+      env: { ...process.env, XDG_RUNTIME_DIR: runtime },
+    });
+    expect(verify.status, verify.stderr).toBe(0);
+    expect(verify.stderr + verify.stdout).toBe("");
+
     installer.execute(installer.uninstallPlan(), (line) => lines.push(line));
     expect(existsSync(unit)).toBe(false);
     expect(existsSync(join(root, home, ".config/systemd/user/default.target.wants/device-rtc.service"))).toBe(

@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from "vitest";
 import WebSocket from "ws";
+import { HOSTILE_NAMES } from "../helpers/hostile.ts";
 import { startCli } from "../helpers/processes.ts";
 import { eventually, startServer, TestPeer } from "../helpers/signalling.ts";
 
@@ -130,6 +131,48 @@ describe("limits", () => {
     const received: string[] = [];
     for (let i = 0; i < 2000; i++) received.push(await consumer.next());
     expect(received).toEqual(sent);
+  });
+});
+
+describe("hostile names (test/helpers/hostile.ts)", () => {
+  /**
+   * What the server does not keep: a meta over --max-meta-bytes (an error reply), and a lone surrogate,
+   * which serde_json cannot hold (the message is dropped without a reply, as every unparseable one).
+   */
+  const REFUSED: Record<string, string | null> = {
+    "200 kB": `{"type":"error","details":"meta is too large: 200011 bytes, the limit is 4096 (--max-meta-bytes)"}`,
+    "a lone surrogate": null,
+  };
+
+  it("are listed byte-exact as registered (or refused), and the server keeps serving", async () => {
+    const { url, server } = await startServer();
+    const { producer, stillRoutes } = await liveSession(url);
+    const expected = [`{"id":"${producer.id}","meta":{"name":"p"}}`];
+    for (const [what, name] of HOSTILE_NAMES) {
+      const peer = await TestPeer.connect(url);
+      peer.send(`{"type":"setPeerStatus","roles":["producer"],"meta":{"name":${JSON.stringify(name)}}}`);
+      // One connection's messages are handled in order: the list reply comes after the registration.
+      peer.send(`{"type":"list"}`);
+      const refusal = REFUSED[what];
+      if (refusal !== undefined) {
+        if (refusal !== null) expect(await peer.next(), what).toBe(refusal);
+        expect(await peer.next(), what).not.toContain(peer.id);
+        continue;
+      }
+      // serde_json escapes a string exactly as JSON.stringify does (quotes, backslashes, controls as
+      // \n or \u00XX, everything else as is), so this is the byte-exact entry.
+      const entry = `{"id":"${peer.id}","meta":{"name":${JSON.stringify(name)}}}`;
+      expect(await peer.next(), what).toContain(entry);
+      expected.push(entry);
+    }
+    const viewer = await TestPeer.connect(url);
+    viewer.send(`{"type":"list"}`);
+    const list = await viewer.next();
+    for (const entry of expected) expect(list).toContain(entry);
+    expect(JSON.parse(list).producers).toHaveLength(expected.length);
+    expect(expected).toHaveLength(HOSTILE_NAMES.length + 1 - Object.keys(REFUSED).length);
+    await stillRoutes();
+    expect(server.stats.peers).toBe(HOSTILE_NAMES.length + 3);
   });
 });
 

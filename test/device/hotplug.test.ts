@@ -47,27 +47,31 @@ async function viewerSessions(served: ApiServe): Promise<string[]> {
   return body.viewers.map((viewer: { sessionId: string }) => viewer.sessionId);
 }
 
+/** 1 s of solid blue, VP8 in Matroska, at `path`: it loops, so its process starts again every second. */
+function makeBlueClip(path: string): void {
+  execFileSync("gst-launch-1.0", [
+    "-q",
+    "videotestsrc",
+    "num-buffers=30",
+    "pattern=blue",
+    "!",
+    "video/x-raw,width=320,height=240,framerate=30/1",
+    "!",
+    "vp8enc",
+    "!",
+    "matroskamux",
+    "!",
+    "filesink",
+    `location=${path}`,
+  ]);
+}
+
 describe("hot-plug", () => {
   it("a source that disappears is replaced by the test picture with a notice, and resumes in the same session when it is back", async () => {
     const media = mkdtempSync(join(tmpdir(), "device-rtc-hotplug-"));
     const clip = join(media, "blue.mkv");
     const away = join(media, "away.mkv");
-    // 1 s of solid blue, VP8 in Matroska: it loops, so its process starts again every second.
-    execFileSync("gst-launch-1.0", [
-      "-q",
-      "videotestsrc",
-      "num-buffers=30",
-      "pattern=blue",
-      "!",
-      "video/x-raw,width=320,height=240,framerate=30/1",
-      "!",
-      "vp8enc",
-      "!",
-      "matroskamux",
-      "!",
-      "filesink",
-      `location=${clip}`,
-    ]);
+    makeBlueClip(clip);
     const served = await startApiServe(["--video", `file:${clip}`, "--audio", "none"]);
     expect(await videoSource(served)).toMatchObject({ state: "live" });
     const { page, log } = await openApp(served);
@@ -104,5 +108,31 @@ describe("hot-plug", () => {
     const output = served.child.output();
     expect(output.match(/"msg":"video source unavailable"/g)).toHaveLength(1);
     expect(output.match(/"msg":"video source live"/g)).toHaveLength(1);
+  });
+
+  it("with --fallback test, a source absent at start is picked up when it appears", async () => {
+    const media = mkdtempSync(join(tmpdir(), "device-rtc-hotplug-"));
+    const clip = join(media, "later.mkv");
+    const served = await startApiServe(["--video", `file:${clip}`, "--audio", "none", "--fallback", "test"]);
+    expect(await videoSource(served)).toMatchObject({
+      state: "unavailable",
+      reason: expect.stringMatching(/later\.mkv does not exist/),
+    });
+    const { page, log } = await openApp(served);
+    await expect
+      .poll(() => page.locator("#notice").textContent(), { timeout: 15_000 })
+      .toMatch(/Camera unavailable/);
+    const [session] = await viewerSessions(served);
+
+    makeBlueClip(join(media, "partial.mkv"));
+    // Appears at once, whole (a clip still being written could be read half-way).
+    renameSync(join(media, "partial.mkv"), clip);
+    await pollUntil(
+      async () => ((await videoSource(served)).state === "live" ? true : undefined),
+      "the source reported live",
+    );
+    await waitInPage(page, ALL_BLUE, "the blue picture", 15_000, log);
+    await expect.poll(() => page.locator("#notice").isVisible(), { timeout: 15_000 }).toBe(false);
+    expect(await viewerSessions(served)).toEqual([session]);
   });
 });

@@ -15,14 +15,15 @@
  * The source is given up when its process failed (not a file's end: that is its loop) and either the
  * check says why (the node or the file is gone), or it failed {@link SOURCE_FAILURES_BEFORE_STANDIN}
  * times in a row without a frame (a source that cannot be checked: libcamera). A source switched back
- * to gets one try. Failures before the stream's first frame are `OutgoingStream.create`'s to report.
+ * to gets one try; each failed try doubles the time to the next (up to {@link SOURCE_POLL_MAX_MS}).
+ * Failures before the stream's first frame are `OutgoingStream.create`'s to report.
  *
  * It is the stream's feeder (`OutgoingStreamOptions.feeder`): it is given the process, picks each
  * start's pipeline, feeds the test pattern only while the stand-in runs, and hears when a start delivers.
  */
 import { EventEmitter } from "node:events";
 import type { Logger } from "../common/logger.ts";
-import { SOURCE_FAILURES_BEFORE_STANDIN, SOURCE_POLL_MS } from "./constants.ts";
+import { SOURCE_FAILURES_BEFORE_STANDIN, SOURCE_POLL_MAX_MS, SOURCE_POLL_MS } from "./constants.ts";
 import type { GstProcess } from "./GstProcess.ts";
 import type { StreamFeeder } from "./OutgoingStream.ts";
 import { type RtpTarget, type VideoSettings, videoPipeline } from "./pipelines.ts";
@@ -59,6 +60,10 @@ export class SourceFailover extends EventEmitter<SourceFailoverEvents> implement
   readonly #log: Logger;
   readonly #problem: (source: VideoSource) => Promise<string | undefined>;
   readonly #pollMs: number;
+  /** The time to the next check: the poll interval, doubled by each failed try. */
+  #pollDelay: number;
+  /** Switched back to the source, which has not delivered yet. */
+  #trying = false;
   readonly #testPattern: TestPattern;
   readonly #standInPipeline: ((target: RtpTarget) => string[]) | undefined;
   /** What the next process start runs. */
@@ -82,6 +87,7 @@ export class SourceFailover extends EventEmitter<SourceFailoverEvents> implement
     this.#log = options.logger.child({ failover: describeVideoSource(options.source) });
     this.#problem = options.problem ?? videoSourceProblem;
     this.#pollMs = options.pollMs ?? SOURCE_POLL_MS;
+    this.#pollDelay = this.#pollMs;
     this.#standInPipeline = options.standInPipeline;
     this.#testPattern = new TestPattern({
       width: options.settings.width,
@@ -130,6 +136,8 @@ export class SourceFailover extends EventEmitter<SourceFailoverEvents> implement
     this.#delivered = true;
     if (this.#running !== "source") return;
     this.#failures = 0;
+    this.#trying = false;
+    this.#pollDelay = this.#pollMs;
     this.#setState("live", undefined);
   }
 
@@ -156,6 +164,8 @@ export class SourceFailover extends EventEmitter<SourceFailoverEvents> implement
     if (problem === undefined && this.#failures < SOURCE_FAILURES_BEFORE_STANDIN) return;
     this.#log.debug({ problem, error, failures: this.#failures }, "switching to the stand-in");
     this.#standIn = true;
+    this.#pollDelay = this.#trying ? Math.min(SOURCE_POLL_MAX_MS, this.#pollDelay * 2) : this.#pollMs;
+    this.#trying = false;
     this.#setState("unavailable", problem ?? `video source ${describeVideoSource(this.#source)}: ${error}`);
     this.#schedulePoll();
     this.#process?.restart();
@@ -163,7 +173,7 @@ export class SourceFailover extends EventEmitter<SourceFailoverEvents> implement
 
   #schedulePoll(): void {
     clearTimeout(this.#pollTimer);
-    this.#pollTimer = setTimeout(() => void this.#poll(), this.#pollMs);
+    this.#pollTimer = setTimeout(() => void this.#poll(), this.#pollDelay);
   }
 
   async #poll(): Promise<void> {
@@ -175,6 +185,7 @@ export class SourceFailover extends EventEmitter<SourceFailoverEvents> implement
     }
     this.#log.debug("the source looks usable again; switching back to it");
     this.#standIn = false;
+    this.#trying = true;
     // One try: if it fails again, the stand-in is back at once.
     this.#failures = SOURCE_FAILURES_BEFORE_STANDIN - 1;
     this.#process?.restart();

@@ -97,6 +97,12 @@ export const SOURCE_FAILURES_BEFORE_STANDIN = 3;
  * and one open — costs nothing at that rate.
  */
 export const SOURCE_POLL_MS = 2000;
+/**
+ * A source that looked usable but failed its try again (libcamera, which has no node to check; a file
+ * that exists but cannot be decoded) is tried half as often each time, down to once per this, ms: each
+ * try costs the viewers a second of frozen stand-in and the log a few lines.
+ */
+export const SOURCE_POLL_MAX_MS = 30_000;
 
 /** Receive buffer of a socket taking an encoder's RTP: a keyframe's burst while Node is busy, bytes. */
 export const RTP_RECEIVE_BUFFER_BYTES = 4 * 1024 * 1024;

@@ -10,7 +10,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { createLogger } from "../../src/common/logger.ts";
-import { SOURCE_FAILURES_BEFORE_STANDIN, SOURCE_POLL_MS } from "../../src/media/constants.ts";
+import {
+  SOURCE_FAILURES_BEFORE_STANDIN,
+  SOURCE_POLL_MAX_MS,
+  SOURCE_POLL_MS,
+} from "../../src/media/constants.ts";
 import type { GstProcess } from "../../src/media/GstProcess.ts";
 import type { VideoSettings } from "../../src/media/pipelines.ts";
 import { type FailoverState, SourceFailover } from "../../src/media/SourceFailover.ts";
@@ -139,6 +143,44 @@ describe("SourceFailover", () => {
     expect(process.restarts).toBe(3);
     expect(startProcess()).toBe("stand-in");
     expect(failover.state).toBe("unavailable");
+  });
+
+  it("each failed try doubles the time to the next, up to the maximum; a frame resets it", async () => {
+    const { failover, process, startProcess } = setUp({ kind: "libcamera" }, { unavailable: "absent" });
+    startProcess();
+    let restarts = 0;
+    /** One try that fails: how long the stand-in ran before it. */
+    const failedTry = async () => {
+      let waited = 0;
+      while (process.restarts === restarts) {
+        await poll();
+        waited += SOURCE_POLL_MS;
+      }
+      expect(startProcess(false)).toBe("source");
+      process.exit(1, "Could not acquire camera");
+      await settle();
+      restarts = process.restarts;
+      expect(startProcess()).toBe("stand-in");
+      return waited;
+    };
+    const waits = [];
+    for (let i = 0; i < 6; i++) waits.push(await failedTry());
+    expect(waits).toEqual([1, 2, 4, 8, 15, 15].map((n) => n * SOURCE_POLL_MS));
+    expect(SOURCE_POLL_MAX_MS).toBe(15 * SOURCE_POLL_MS);
+    // A try that delivers: live, and the next outage is checked at the first interval again.
+    while (process.restarts === restarts) await poll();
+    expect(startProcess()).toBe("source");
+    expect(failover.state).toBe("live");
+    process.exit(1, "Could not acquire camera");
+    for (let i = 1; i < SOURCE_FAILURES_BEFORE_STANDIN; i++) {
+      await settle();
+      startProcess(false);
+      process.exit(1, "Could not acquire camera");
+    }
+    await settle();
+    restarts = process.restarts;
+    expect(startProcess()).toBe("stand-in");
+    expect(await failedTry()).toBe(SOURCE_POLL_MS);
   });
 
   it("a frame resets the count of failures", async () => {

@@ -122,7 +122,11 @@ describe("hot-plug", () => {
     await expect
       .poll(() => page.locator("#notice").textContent(), { timeout: 15_000 })
       .toMatch(/Camera unavailable/);
+    // The stand-in plays (the notice comes from the API, which can be quicker than the session).
+    await waitInPage(page, `${FRAMES} > 30`, "the stand-in playing", 30_000, log);
+    expect(await page.evaluate(ALL_BLUE)).toBe(false);
     const [session] = await viewerSessions(served);
+    expect(session).toBeDefined();
 
     makeBlueClip(join(media, "partial.mkv"));
     // Appears at once, whole (a clip still being written could be read half-way).

@@ -9,6 +9,7 @@ import { MediaStartError, OutgoingStream } from "../media/OutgoingStream.ts";
 import { audioPipeline, type VideoSettings, videoPipeline } from "../media/pipelines.ts";
 import { makeDirectoryPrivate } from "../media/Recorder.ts";
 import type { RecordingLimits } from "../media/RecordingLimits.ts";
+import { SourceFailover } from "../media/SourceFailover.ts";
 import { ECHO_PROBE, SpeakerMixer, type SpeakerSink } from "../media/SpeakerMixer.ts";
 import {
   type AudioSource,
@@ -61,6 +62,8 @@ export interface DeviceOptions {
 interface Opened {
   stream: OutgoingStream | undefined;
   fallbackReason?: string | undefined;
+  /** Switches the video to a stand-in while its source is away, and back (src/media/SourceFailover.ts). */
+  failover?: SourceFailover | undefined;
 }
 
 export class Device {
@@ -86,14 +89,16 @@ export class Device {
     const sourceStatus = (kind: string, description: string, opened: Opened): SourceStatus => ({
       kind,
       description,
-      state: opened.fallbackReason ? "unavailable" : opened.stream ? "live" : "none",
-      reason: opened.fallbackReason,
+      state:
+        opened.failover?.state ?? (opened.fallbackReason ? "unavailable" : opened.stream ? "live" : "none"),
+      reason: opened.failover ? opened.failover.reason : opened.fallbackReason,
       since: now,
     });
     this.#sources = {
       video: sourceStatus(options.video.kind, describeVideoSource(options.video), video),
       audio: sourceStatus(options.audio.kind, describeAudioSource(options.audio), audio),
     };
+    video.failover?.on("state", (state, reason) => this.setSourceState("video", state, reason));
     this.#video = video.stream;
     this.#audio = audio.stream;
     this.#speaker = speaker;
@@ -158,11 +163,13 @@ export class Device {
           logger: log,
         });
       }
+      // A video source that failed at start is watched like one that goes away later: the stand-in is
+      // sent until it is usable (a camera plugged in after the device started).
       video = await openWithFallback(
         options.video,
         describeVideoSource,
         (source) => openVideo(source, options),
-        options.fallbackToTest ? { kind: "test" } : undefined,
+        options.fallbackToTest ? (reason) => openVideo(options.video, options, reason) : undefined,
         "video",
         log,
       );
@@ -174,7 +181,12 @@ export class Device {
           speakerEmbedded = aec !== undefined;
           return openAudio(source, options, aec);
         },
-        options.fallbackToTest ? { kind: "test" } : undefined,
+        options.fallbackToTest
+          ? () => {
+              speakerEmbedded = false;
+              return openAudio({ kind: "test" }, options);
+            }
+          : undefined,
         "audio",
         log,
       );
@@ -218,13 +230,13 @@ export class Device {
 
   /**
    * Says whether a source delivers (the contract with the page, src/device/status.ts `SourceState`):
-   * the capture layer calls this when a camera goes away and when it is back.
+   * the video's {@link SourceFailover} calls this when its source goes away and when it is back.
    */
   setSourceState(kind: "video" | "audio", state: SourceState, reason?: string): void {
     const source = this.#sources[kind];
     if (source.state === state && source.reason === reason) return;
     this.#sources[kind] = { ...source, state, reason, since: new Date().toISOString() };
-    this.#log.info({ kind, state, reason }, `${kind} source ${state}`);
+    this.#log[state === "unavailable" ? "warn" : "info"]({ kind, state, reason }, `${kind} source ${state}`);
   }
 
   /** Where recordings are written. */
@@ -257,16 +269,17 @@ export class Device {
   }
 }
 
+/** Opens `source`; when it fails, `fallback` (with why) opens the test source instead, if given. */
 async function openWithFallback<S extends { kind: string }>(
   source: S,
   describe: (source: S) => string,
-  open: (source: S) => Promise<OutgoingStream | undefined>,
-  fallback: S | undefined,
+  open: (source: S) => Promise<Opened>,
+  fallback: ((reason: string) => Promise<Opened>) | undefined,
   what: "video" | "audio",
   log: Logger,
 ): Promise<Opened> {
   try {
-    return { stream: await open(source) };
+    return await open(source);
   } catch (error) {
     const reason =
       error instanceof SourceError
@@ -275,44 +288,56 @@ async function openWithFallback<S extends { kind: string }>(
     if (!fallback || !(error instanceof SourceError || error instanceof MediaStartError)) {
       throw error instanceof MediaStartError ? new SourceError(reason) : error;
     }
-    log.warn({ reason, fallback: describe(fallback) }, `${what} source failed; using the test source`);
-    return { stream: await open(fallback), fallbackReason: reason };
+    log.warn({ reason, fallback: "test" }, `${what} source failed; using the test source`);
+    return { ...(await fallback(reason)), fallbackReason: reason };
   }
 }
 
-function openVideo(source: VideoSource, options: DeviceOptions): Promise<OutgoingStream | undefined> {
-  if (source.kind === "none") return Promise.resolve(undefined);
-  checkVideoSource(source);
+/**
+ * Opens the video. Every source but the test pattern gets a {@link SourceFailover}; `unavailable` (why
+ * the source failed at start) makes it begin with the stand-in.
+ */
+async function openVideo(source: VideoSource, options: DeviceOptions, unavailable?: string): Promise<Opened> {
+  if (source.kind === "none") return { stream: undefined };
+  if (unavailable === undefined) checkVideoSource(source);
   const settings = options.videoSettings;
-  return OutgoingStream.create({
+  if (source.kind === "test") {
+    const stream = await OutgoingStream.create({
+      kind: "video",
+      codec: settings.codec,
+      logger: options.logger,
+      feeder: new TestPattern({
+        width: settings.width,
+        height: settings.height,
+        framerate: settings.framerate,
+        logger: options.logger,
+      }),
+      pipeline: (target) => videoPipeline(source, settings, target),
+    });
+    return { stream };
+  }
+  const failover = new SourceFailover({ source, settings, logger: options.logger, unavailable });
+  const stream = await OutgoingStream.create({
     kind: "video",
     codec: settings.codec,
     logger: options.logger,
-    restartOnEos: source.kind === "file",
-    feeder:
-      source.kind === "test"
-        ? new TestPattern({
-            width: settings.width,
-            height: settings.height,
-            framerate: settings.framerate,
-            logger: options.logger,
-          })
-        : undefined,
-    pipeline: (target) => videoPipeline(source, settings, target),
+    // Files loop; a camera whose stream ends is started again too — or given up for the stand-in.
+    restartOnEos: true,
+    feeder: failover,
+    pipeline: (target) => failover.pipeline(target),
   });
+  return { stream, failover };
 }
 
-function openAudio(
+async function openAudio(
   source: AudioSource,
   options: DeviceOptions,
   echoCancelWith?: SpeakerMixer,
-): Promise<OutgoingStream | undefined> {
-  if (source.kind === "none") {
-    return Promise.resolve(undefined);
-  }
+): Promise<Opened> {
+  if (source.kind === "none") return { stream: undefined };
   checkAudioSource(source);
   const aec = echoCancelWith ? { speakerTokens: echoCancelWith.tokens(), probe: ECHO_PROBE } : undefined;
-  return OutgoingStream.create({
+  const stream = await OutgoingStream.create({
     kind: "audio",
     codec: "opus",
     logger: options.logger,
@@ -320,6 +345,7 @@ function openAudio(
     restartOnEosDelayMs: source.kind === "tts" ? TTS_PAUSE_MS : 0,
     pipeline: (target) => audioPipeline(source, target, aec),
   });
+  return { stream };
 }
 
 /**

@@ -7,6 +7,7 @@
  * - If it dies it is restarted with exponential backoff (reset once it has run for a while). A clean
  *   end of stream (exit 0, e.g. a file source at its end) restarts at once — that is how file and
  *   text-to-speech sources loop — after `restartOnEosDelayMs`.
+ * - `restart()` replaces it at once, with a pipeline asked for anew (a switch of source).
  * - `close()` sends SIGINT so `-e` turns it into an EOS and muxers finish their files, then SIGKILL
  *   after a grace period. Idempotent; no child outlives it.
  */
@@ -63,6 +64,8 @@ export class GstProcess extends EventEmitter<GstProcessEvents> {
   #failures = 0;
   #restarts = 0;
   #closed = false;
+  /** {@link GstProcess.restart} asked for a new process once the running one has exited. */
+  #restartOnExit = false;
   #exitWaiters: Array<() => void> = [];
 
   constructor(options: GstProcessOptions) {
@@ -103,7 +106,7 @@ export class GstProcess extends EventEmitter<GstProcessEvents> {
         this.#log.warn({ err: error.message }, "could not start the process");
         this.emit("exited", null, null, error.message);
         for (const waiter of this.#exitWaiters.splice(0)) waiter();
-        if (!this.#closed) this.#scheduleRestart(null, 0);
+        this.#afterExit(null, 0);
       });
   }
 
@@ -122,6 +125,8 @@ export class GstProcess extends EventEmitter<GstProcessEvents> {
       stdio: [this.#options.stdin ? "pipe" : "ignore", "pipe", "pipe"],
     });
     this.#child = child;
+    // A restart was asked for while this pipeline was being built: it may be the one being replaced.
+    if (this.#restartOnExit) this.#stop(child);
     const startedAt = Date.now();
     let lastError: string | undefined;
     const onLine = (line: string) => {
@@ -151,10 +156,28 @@ export class GstProcess extends EventEmitter<GstProcessEvents> {
       this.#log[level]({ pid: child.pid, code, signal, ranMs, error: lastError }, "process exited");
       this.emit("exited", code, signal, lastError);
       for (const waiter of this.#exitWaiters.splice(0)) waiter();
-      if (!this.#closed) this.#scheduleRestart(code, ranMs);
+      this.#afterExit(code, ranMs);
     });
     if (child.pid !== undefined) {
       this.#log.info({ pid: child.pid, restarts: this.#restarts }, "process started");
+    }
+  }
+
+  /**
+   * Replaces the process now, whatever a pending restart's backoff: the running one (if any) is stopped
+   * as by `close()`, then `pipeline()` is asked again — how a source is switched (SourceFailover).
+   */
+  restart(): void {
+    if (this.#closed) return;
+    clearTimeout(this.#restartTimer);
+    this.#restartTimer = undefined;
+    if (this.#child) {
+      this.#restartOnExit = true;
+      this.#stop(this.#child);
+    } else if (this.#starting) {
+      this.#restartOnExit = true;
+    } else {
+      this.#restartNow(false);
     }
   }
 
@@ -165,10 +188,26 @@ export class GstProcess extends EventEmitter<GstProcessEvents> {
     const child = this.#child;
     if (!child) return;
     const exited = new Promise<void>((resolve) => this.#exitWaiters.push(resolve));
+    this.#stop(child);
+    await exited;
+  }
+
+  /** SIGINT (an EOS, with -e), then SIGKILL if it has not exited after the grace period. */
+  #stop(child: ChildProcess): void {
     child.kill("SIGINT");
     const kill = setTimeout(() => child.kill("SIGKILL"), STOP_GRACE_MS);
-    await exited;
-    clearTimeout(kill);
+    child.once("close", () => clearTimeout(kill));
+  }
+
+  /** What follows an exit: nothing once closed or restarted by a listener; else a restart. */
+  #afterExit(code: number | null, ranMs: number): void {
+    if (this.#closed || this.#child || this.#starting) return;
+    if (this.#restartOnExit) {
+      this.#restartOnExit = false;
+      this.#restartNow(false);
+    } else {
+      this.#scheduleRestart(code, ranMs);
+    }
   }
 
   #scheduleRestart(code: number | null, ranMs: number): void {
@@ -178,11 +217,13 @@ export class GstProcess extends EventEmitter<GstProcessEvents> {
     const delay = eos
       ? (this.#options.restartOnEosDelayMs ?? 0)
       : Math.min(RESTART_BACKOFF_MAX_MS, RESTART_BACKOFF_FIRST_MS * 2 ** this.#failures++);
-    this.#restartTimer = setTimeout(() => {
-      this.#restarts++;
-      if (processRestarted.hasSubscribers)
-        processRestarted.publish({ name: this.#options.name, endOfStream: eos });
-      this.start();
-    }, delay);
+    this.#restartTimer = setTimeout(() => this.#restartNow(eos), delay);
+  }
+
+  #restartNow(endOfStream: boolean): void {
+    this.#restartTimer = undefined;
+    this.#restarts++;
+    if (processRestarted.hasSubscribers) processRestarted.publish({ name: this.#options.name, endOfStream });
+    this.start();
   }
 }

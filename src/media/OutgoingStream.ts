@@ -36,8 +36,18 @@ export interface OutgoingStreamOptions {
   restartOnEosDelayMs?: number;
   /** How long the first packet may take. Default {@link ENCODER_START_TIMEOUT_MS}. */
   startTimeoutMs?: number;
-  /** Something that feeds the process's stdin for as long as the stream is open (the test pattern). */
-  feeder?: { start(process: GstProcess): void; close(): void };
+  /**
+   * Something that works alongside the process for as long as the stream is open: the test pattern
+   * feeds its stdin; a SourceFailover also picks each start's pipeline and hears when it delivers.
+   */
+  feeder?: StreamFeeder;
+}
+
+export interface StreamFeeder {
+  start(process: GstProcess): void;
+  close(): void;
+  /** A process start's first packet arrived (the pipeline works). */
+  delivering?(): void;
 }
 
 /** One encoding of a stream (a rung of the ladder; one per stream until adaptive streaming lands). */
@@ -246,6 +256,7 @@ export class OutgoingStream {
     if (ssrc !== this.#encoderSsrc) {
       if (this.#encoderSsrc !== undefined) this.#log.info("encoder restarted; stream continues");
       this.#encoderSsrc = ssrc;
+      this.#feeder?.delivering?.();
     }
     this.#onFirstPacket?.();
     this.#counter.count(packet);

@@ -85,6 +85,24 @@ export const RESTART_BACKOFF_FIRST_MS = 250;
 export const RESTART_BACKOFF_MAX_MS = 5000;
 /** A process that ran this long is healthy again: its next crash restarts after the first backoff, ms. */
 export const RESTART_STABLE_AFTER_MS = 10_000;
+/**
+ * A video source whose process failed this many times in a row without delivering a frame is given up
+ * for the stand-in (SourceFailover), even when it still looks usable: with the backoff above that is
+ * about 2 s of a frozen picture — long enough to ride out a busy device, short enough for a viewer.
+ */
+export const SOURCE_FAILURES_BEFORE_STANDIN = 3;
+/**
+ * While the stand-in is sent, the source is checked this often, ms: a camera plugged back in is
+ * picked up within a couple of seconds (udev has created its node by then), and a check — one stat
+ * and one open — costs nothing at that rate.
+ */
+export const SOURCE_POLL_MS = 2000;
+/**
+ * A source that looked usable but failed its try again (libcamera, which has no node to check; a file
+ * that exists but cannot be decoded) is tried half as often each time, down to once per this, ms: each
+ * try costs the viewers a second of frozen stand-in and the log a few lines.
+ */
+export const SOURCE_POLL_MAX_MS = 30_000;
 
 /** Receive buffer of a socket taking an encoder's RTP: a keyframe's burst while Node is busy, bytes. */
 export const RTP_RECEIVE_BUFFER_BYTES = 4 * 1024 * 1024;

@@ -63,6 +63,8 @@ export interface EchoInput {
 
 /** The overlays' font: legible on a phone at 640x480. */
 const OVERLAY_FONT = "font-desc=Sans Bold 20";
+/** A notice must be read at a glance, over moving colour bars. */
+const NOTICE_FONT = "font-desc=Sans Bold 32";
 const CLOCK_FORMAT = "time-format=%H:%M:%S";
 
 /** `udpsrc` on loopback → jitter buffer → depayloader: a received stream, encoded (no `!` at the end). */
@@ -188,9 +190,30 @@ function encodeAndSendVideo(
   ];
 }
 
-/** The device's video: capture → encode → RTP to Node. Live sources are sent as they come; files are paced. */
-export function videoPipeline(source: VideoSource, settings: VideoSettings, target: RtpTarget): string[] {
-  return encodeAndSendVideo(videoSourceTokens(source, settings), settings, target, source.kind === "file");
+/**
+ * The device's video: capture → encode → RTP to Node. Live sources are sent as they come; files are
+ * paced. A `notice` is drawn across the middle of the picture (the stand-in's "Camera unavailable").
+ */
+export function videoPipeline(
+  source: VideoSource,
+  settings: VideoSettings,
+  target: RtpTarget,
+  notice?: string,
+): string[] {
+  const raw = videoSourceTokens(source, settings);
+  const noticed = notice
+    ? [
+        ...raw,
+        "!",
+        "textoverlay",
+        `text=${gstString(pangoText(notice))}`,
+        "valignment=center",
+        "halignment=center",
+        NOTICE_FONT,
+        "shaded-background=true",
+      ]
+    : raw;
+  return encodeAndSendVideo(noticed, settings, target, source.kind === "file");
 }
 
 /**

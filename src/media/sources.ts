@@ -3,6 +3,7 @@
  * (`camera:/dev/video2`, `file:clip.mp4`, `tts:Hello`), parsed, described and checked here.
  */
 import { accessSync, constants, existsSync, readFileSync, statSync } from "node:fs";
+import { open } from "node:fs/promises";
 
 export type VideoSource =
   | { kind: "test" }
@@ -158,6 +159,33 @@ export function checkVideoSource(source: VideoSource): void {
     case "image":
       readableFile(source.path, what);
       return;
+  }
+}
+
+/**
+ * Why the video source cannot be used right now, or undefined when it looks usable — asked while a
+ * stand-in is sent (SourceFailover). A camera's node must exist and open (it is gone while unplugged;
+ * udev creates it again when the camera is back); a file must be readable. A libcamera camera has no
+ * node of its own to look at: undefined, so its pipeline is tried.
+ */
+export async function videoSourceProblem(source: VideoSource): Promise<string | undefined> {
+  try {
+    checkVideoSource(source);
+  } catch (error) {
+    // Not only a SourceError: a file removed between two checks fails statSync.
+    return error instanceof SourceError
+      ? error.message
+      : `video source ${describeVideoSource(source)}: ${(error as Error).message}`;
+  }
+  if (source.kind !== "camera") return undefined;
+  try {
+    // Non-blocking, as v4l2src opens it: an open must not wait on a device that is going away.
+    const handle = await open(source.device, constants.O_RDWR | constants.O_NONBLOCK);
+    await handle.close();
+    return undefined;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+    return `video source ${describeVideoSource(source)}: cannot open ${source.device} (${code})`;
   }
 }
 

@@ -48,6 +48,12 @@ describe("video pipelines", () => {
     expect(render(videoPipeline(source, SETTINGS, TARGET))).toMatchSnapshot();
   });
 
+  it("the stand-in: the test picture with a notice drawn on it (SourceFailover)", () => {
+    expect(
+      render(videoPipeline({ kind: "test" }, SETTINGS, TARGET, "Camera <unavailable>")),
+    ).toMatchSnapshot();
+  });
+
   it.each(["x264enc", "openh264enc", "v4l2h264enc"] as const)("H.264 with %s", (h264Encoder) => {
     expect(
       render(videoPipeline({ kind: "test" }, { ...SETTINGS, codec: "h264", h264Encoder }, TARGET)),

@@ -14,6 +14,7 @@ import {
 import { Device, type DeviceOptions } from "../device/Device.ts";
 import type { TurnRestSettings } from "../device/turn.ts";
 import { iceSettingsProblem } from "../device/webrtc.ts";
+import { LadderError, parseLadder, type Rung } from "../media/ladder.ts";
 import type { VideoSettings } from "../media/pipelines.ts";
 import { DEFAULT_RECORDING_LIMITS } from "../media/RecordingLimits.ts";
 import { Recordings } from "../media/Recordings.ts";
@@ -26,9 +27,7 @@ import {
   parseVideoSource,
   VIDEO_SOURCE_HELP,
 } from "../media/sources.ts";
-
 import { byteSizeOption, exitOnSignal, integerOption, openOrUndo, UsageError } from "./lifecycle.ts";
-
 import { addMetricsOptions, type MetricsFlags, startMetrics } from "./metrics.ts";
 
 export interface DeviceFlags {
@@ -37,6 +36,7 @@ export interface DeviceFlags {
   audio?: string;
   codec: "vp8" | "h264";
   bitrate: number;
+  ladder: string;
   width: number;
   height: number;
   framerate: number;
@@ -70,6 +70,11 @@ export function addDeviceOptions(command: Command): Command {
     .option("--width <W>", "video width", integerOption(16, 4096), 640)
     .option("--height <H>", "video height", integerOption(16, 4096), 480)
     .option("--framerate <F>", "video frames per second", integerOption(1, 120), 30)
+    .option(
+      "--ladder <RUNGS>",
+      "the smaller encodings made beside the configured one, for viewers on slow links: auto, off, or WxH@KBPS,… (e.g. 320x240@250,160x120@150)",
+      "auto",
+    )
     .option(
       "--keyframe-interval <SECONDS>",
       "a keyframe at least this often (viewers also get one when they join or ask)",
@@ -207,6 +212,16 @@ export function deviceOptionsFrom(
   logger: DeviceOptions["logger"],
 ): Omit<DeviceOptions, "server"> {
   if (flags.width % 2 || flags.height % 2) throw new UsageError("--width and --height must be even");
+  let ladder: Rung[];
+  try {
+    ladder = parseLadder(flags.ladder, {
+      width: flags.width,
+      height: flags.height,
+      bitrateKbps: flags.bitrate,
+    });
+  } catch (error) {
+    throw error instanceof LadderError ? new UsageError(error.message) : error;
+  }
   const videoSettings: VideoSettings = {
     codec: flags.codec,
     width: flags.width,
@@ -214,6 +229,7 @@ export function deviceOptionsFrom(
     framerate: flags.framerate,
     bitrateKbps: flags.bitrate,
     keyframeIntervalSeconds: flags.keyframeInterval,
+    ladder,
   };
   let ca: Buffer | undefined;
   if (flags.ca) {

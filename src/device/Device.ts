@@ -6,7 +6,13 @@
 import type { Logger } from "../common/logger.ts";
 import { TTS_PAUSE_MS } from "../media/constants.ts";
 import { MediaStartError, OutgoingStream } from "../media/OutgoingStream.ts";
-import { audioPipeline, type VideoSettings, videoPipeline } from "../media/pipelines.ts";
+import {
+  audioPipeline,
+  ladderLayers,
+  type RtpTarget,
+  type VideoSettings,
+  videoPipeline,
+} from "../media/pipelines.ts";
 import { makeDirectoryPrivate } from "../media/Recorder.ts";
 import type { RecordingLimits } from "../media/RecordingLimits.ts";
 import { SourceFailover } from "../media/SourceFailover.ts";
@@ -312,7 +318,8 @@ async function openVideo(source: VideoSource, options: DeviceOptions, unavailabl
         framerate: settings.framerate,
         logger: options.logger,
       }),
-      pipeline: (target) => videoPipeline(source, settings, target),
+      layers: ladderLayers(settings),
+      pipeline: (targets) => videoPipeline(source, settings, targets),
     });
     return { stream };
   }
@@ -324,7 +331,8 @@ async function openVideo(source: VideoSource, options: DeviceOptions, unavailabl
     // Files loop; a camera whose stream ends is started again too — or given up for the stand-in.
     restartOnEos: true,
     feeder: failover,
-    pipeline: (target) => failover.pipeline(target),
+    layers: ladderLayers(settings),
+    pipeline: (targets) => failover.pipeline(targets),
   });
   return { stream, failover };
 }
@@ -343,7 +351,7 @@ async function openAudio(
     logger: options.logger,
     restartOnEos: source.kind === "file" || source.kind === "tts",
     restartOnEosDelayMs: source.kind === "tts" ? TTS_PAUSE_MS : 0,
-    pipeline: (target) => audioPipeline(source, target, aec),
+    pipeline: ([target]) => audioPipeline(source, target as RtpTarget, aec),
   });
   return { stream };
 }

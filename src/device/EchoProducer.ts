@@ -12,7 +12,7 @@ import { CODECS, type VideoCodecName } from "../media/codecs.ts";
 import { ECHO_START_TIMEOUT_MS } from "../media/constants.ts";
 import { LoopbackRtpPort } from "../media/LoopbackRtpPort.ts";
 import { OutgoingStream } from "../media/OutgoingStream.ts";
-import { echoPipeline, type VideoSettings } from "../media/pipelines.ts";
+import { echoPipeline, type RtpTarget, type VideoSettings } from "../media/pipelines.ts";
 import type { RtpSink } from "../media/RtpSink.ts";
 import { DeviceProducer } from "./DeviceProducer.ts";
 import { SignallingClient } from "./SignallingClient.ts";
@@ -91,7 +91,7 @@ export class EchoProducer implements RtpSink {
       kind: "video",
       logger: this.#log,
       startTimeoutMs: ECHO_START_TIMEOUT_MS,
-      pipeline: (target) => echoPipeline(input, options.settings, target),
+      pipeline: ([target]) => echoPipeline(input, options.settings, target as RtpTarget),
     });
     if (this.#closed) {
       await stream.close();

@@ -3,11 +3,28 @@
  * negotiated the way webrtcsink does (docs/PROTOCOL.md §6 C–D, §10) — the device offers, or answers when the
  * viewer's `startSession` carried an offer (gstwebrtc-api `createConsumerSessionWithOfferOptions`).
  */
-import { MediaStream, MediaStreamTrack, type RTCRtpTransceiver } from "werift";
-import type { VideoCodecName } from "../media/codecs.ts";
+import {
+  MediaStream,
+  MediaStreamTrack,
+  ReceiverEstimatedMaxBitrate,
+  type RTCRtpTransceiver,
+  type RtcpPacket,
+  RtcpPayloadSpecificFeedback,
+  RtcpRrPacket,
+  RtcpSrPacket,
+} from "werift";
+import { CODECS, type VideoCodecName } from "../media/codecs.ts";
+import { LayerSwitch } from "../media/LayerSwitch.ts";
 import type { OutgoingStream } from "../media/OutgoingStream.ts";
 import type { SdpPayload } from "../protocol/index.ts";
+import {
+  VIEWER_KEYFRAME_MIN_INTERVAL_MS,
+  VIEWER_KEYFRAME_REQUESTS_MAX,
+  VIEWER_KEYFRAME_WINDOW_MS,
+} from "./constants.ts";
+import { type LayerDecision, LayerPolicy } from "./LayerPolicy.ts";
 import { PeerSession, type PeerSessionOptions } from "./PeerSession.ts";
+import { RetransmissionBudget } from "./RetransmissionBudget.ts";
 import { isKeyframeRequest, RECEIVER_MAX_NACK_AGE_PACKETS, WERIFT_RTP_HISTORY_PACKETS } from "./webrtc.ts";
 
 export interface ProducerSessionOptions extends PeerSessionOptions {
@@ -24,9 +41,15 @@ export class ProducerSession extends PeerSession {
   readonly #audio: OutgoingStream | undefined;
   /** The kinds a source was attached to (negotiated). */
   readonly #attached = new Set<"video" | "audio">();
+  #layerSwitch: LayerSwitch | undefined;
+  #policy: LayerPolicy | undefined;
 
   constructor(options: ProducerSessionOptions) {
-    super(options, "viewer", { video: options.video ? [options.videoCodec] : [], audio: true });
+    super(options, "viewer", {
+      video: options.video ? [options.videoCodec] : [],
+      audio: true,
+      bandwidthFeedback: true,
+    });
     this.#offer = options.offer;
     this.#video = options.video;
     this.#audio = options.audio;
@@ -81,7 +104,16 @@ export class ProducerSession extends PeerSession {
 
   protected override onConnected(): void {
     // The shared encoder is mid-GOP: a keyframe now gives this viewer a picture at once.
-    this.#video?.requestKeyframe("viewer connected");
+    this.#layerSwitch?.requestKeyframe("viewer connected");
+  }
+
+  /** The viewer's layer and its browser's bandwidth estimate (for the REST API and the metrics). */
+  adaptation(): { layer: string | undefined; estimateBps: number | undefined } {
+    const layer = this.#layerSwitch?.current;
+    return {
+      layer: layer === undefined ? undefined : this.#video?.layers[layer]?.label,
+      estimateBps: this.#policy?.estimate,
+    };
   }
 
   protected override negotiatedKinds(): Array<"video" | "audio"> {
@@ -90,26 +122,114 @@ export class ProducerSession extends PeerSession {
 
   #attach(transceiver: RTCRtpTransceiver, source: OutgoingStream, track: MediaStreamTrack): void {
     this.#attached.add(source.kind);
-    // Fan-out: every packet of the shared encoder goes to this viewer too. werift parses it into its
-    // own packet (the buffer is only borrowed), rewrites SSRC and payload type for this session and
-    // keeps a copy to answer NACKs. The sequence numbers it sends are ours (it adds no offset).
     const counter = this.counters[source.kind];
+    if (source.kind === "audio") {
+      // Fan-out: every packet of the shared encoder goes to this viewer too. werift parses it into its
+      // own packet (the buffer is only borrowed) and rewrites SSRC and payload type for this session.
+      this.onClose(
+        source.subscribe({
+          write: (packet) => {
+            counter.count(packet);
+            track.writeRtp(packet);
+          },
+        }),
+      );
+      return;
+    }
+    this.#attachVideo(transceiver, source, track);
+  }
+
+  /**
+   * The video: this viewer's own path through the shared ladder ({@link LayerSwitch}), moved between
+   * layers by what its browser reports ({@link LayerPolicy}); its NACKs answered within a budget
+   * ({@link RetransmissionBudget}); its keyframe requests served by its own layer only, and a viewer
+   * that asks too often moved down instead (one lossy viewer never costs the others a keyframe).
+   */
+  #attachVideo(transceiver: RTCRtpTransceiver, source: OutgoingStream, track: MediaStreamTrack): void {
+    const counter = this.counters.video;
+    const sender = transceiver.sender;
+    const budget = new RetransmissionBudget();
     let newestSeq: number | undefined;
-    this.onClose(
-      source.subscribe({
-        write: (packet) => {
-          counter.count(packet);
-          newestSeq = packet.readUInt16BE(2);
-          track.writeRtp(packet);
-        },
-      }),
+    const layerSwitch = new LayerSwitch({
+      layers: source.layers,
+      codec: source.codec as VideoCodecName,
+      start: 0,
+      clockRate: CODECS.vp8.clockRate,
+      logger: this.log,
+      // The sequence numbers werift sends are these (it adds no offset).
+      send: (packet) => {
+        counter.count(packet);
+        newestSeq = packet.readUInt16BE(2);
+        budget.sent(newestSeq, performance.now());
+        track.writeRtp(packet);
+      },
+    });
+    this.#layerSwitch = layerSwitch;
+    this.onClose(() => layerSwitch.close());
+    const policy = new LayerPolicy(
+      source.layers.map((layer) => (layer.bitrateKbps ?? 0) * 1000),
+      0,
+      performance.now(),
     );
-    if (source.kind !== "video") return;
-    const onRtcp = (packet: Parameters<typeof isKeyframeRequest>[0]) => {
-      if (isKeyframeRequest(packet, transceiver.sender.ssrc)) source.requestKeyframe("viewer asked");
+    this.#policy = policy;
+    const act = (decision: LayerDecision | undefined) => {
+      if (!decision) return;
+      layerSwitch.switchTo(decision.layer, decision.reason);
+      this.log.info(
+        { peerId: this.peerId, layer: source.layers[decision.layer]?.label, reason: decision.reason },
+        "viewer moved to another layer",
+      );
     };
-    // A NACK for a packet werift no longer keeps (after an outage, say) can never be answered: the
-    // viewer would wait for it until its own keyframe request, seconds later. Ask for the keyframe now.
+    sender.retransmissionFilter = (seq, size) => budget.allow(seq, size, performance.now());
+
+    const keyframeRequests: number[] = [];
+    let lastServed = Number.NEGATIVE_INFINITY;
+    const onKeyframeRequest = () => {
+      const now = performance.now();
+      while (keyframeRequests.length && (keyframeRequests[0] as number) < now - VIEWER_KEYFRAME_WINDOW_MS)
+        keyframeRequests.shift();
+      keyframeRequests.push(now);
+      if (keyframeRequests.length > VIEWER_KEYFRAME_REQUESTS_MAX) {
+        keyframeRequests.length = 0;
+        act(policy.struggling(now, "keyframe requests too often"));
+        return;
+      }
+      if (now - lastServed < VIEWER_KEYFRAME_MIN_INTERVAL_MS) return;
+      lastServed = now;
+      layerSwitch.requestKeyframe("viewer asked");
+    };
+
+    const onRtcp = (packet: RtcpPacket) => {
+      const now = performance.now();
+      if (isKeyframeRequest(packet, sender.ssrc)) {
+        onKeyframeRequest();
+      } else if (packet.type === RtcpPayloadSpecificFeedback.type) {
+        const feedback = (packet as RtcpPayloadSpecificFeedback).feedback;
+        if (feedback instanceof ReceiverEstimatedMaxBitrate) {
+          const bps = Number(feedback.bitrate);
+          budget.estimateBps = bps;
+          act(policy.onEstimate(bps, now));
+        }
+      } else if (packet.type === RtcpRrPacket.type || packet.type === RtcpSrPacket.type) {
+        const report = (packet as RtcpRrPacket).reports.find((block) => block.ssrc === sender.ssrc);
+        if (!report) return;
+        const rtt = this.pc.iceTransports[0]?.connection.nominated?.rtt;
+        budget.rttMs = rtt === undefined ? undefined : rtt * 1000;
+        act(policy.onLoss(report.fractionLost / 256, now));
+      }
+    };
+    // werift routes a REMB to the sender of its first SSRC (audio's, maybe), and a PLI on a sendrecv
+    // transceiver to the receiver: listen to everything of this session.
+    for (const other of this.pc.getTransceivers()) {
+      const fromSender = other.sender.onRtcp.subscribe(onRtcp);
+      this.onClose(() => fromSender.unSubscribe());
+    }
+    const fromReceiver = transceiver.receiver.onRtcp.subscribe(onRtcp);
+    this.onClose(() => fromReceiver.unSubscribe());
+
+    // A NACK for a packet no longer kept or too old to re-send (after an outage, say) can never be
+    // answered: the viewer would wait for it until its own keyframe request, seconds later. Ask its
+    // layer for the keyframe now.
     const onNack = (feedback: { lost: number[] }) => {
       if (newestSeq === undefined) return;
       const newest = newestSeq;
@@ -119,15 +239,12 @@ export class ProducerSession extends PeerSession {
         // is not a real request: werift's NACK parser can yield stray entries).
         return age >= WERIFT_RTP_HISTORY_PACKETS && age < RECEIVER_MAX_NACK_AGE_PACKETS;
       };
-      if (feedback.lost.some(gone)) {
-        source.requestKeyframe("viewer lost packets that are no longer kept");
+      // werift asks the budget about each packet before it tells of the NACK.
+      if (budget.takeRefusedAsOld() > 0 || feedback.lost.some(gone)) {
+        layerSwitch.requestKeyframe("viewer lost packets that can no longer be re-sent");
       }
     };
-    const fromSender = transceiver.sender.onRtcp.subscribe(onRtcp);
-    const fromReceiver = transceiver.receiver.onRtcp.subscribe(onRtcp);
-    const nacks = transceiver.sender.onGenericNack.subscribe(onNack);
-    this.onClose(() => fromSender.unSubscribe());
-    this.onClose(() => fromReceiver.unSubscribe());
+    const nacks = sender.onGenericNack.subscribe(onNack);
     this.onClose(() => nacks.unSubscribe());
   }
 }

@@ -65,3 +65,60 @@ export const TURN_CREDENTIAL_TTL_MIN_SECONDS = 60;
 
 /** The longest `--turn-credential-ttl`, s (a week): beyond that a leaked credential is as good as a password. */
 export const TURN_CREDENTIAL_TTL_MAX_SECONDS = 7 * 86_400;
+
+// ---- Moving a viewer between the ladder's layers (src/device/LayerPolicy.ts) ----
+
+/**
+ * Bit/s kept aside for audio before a video layer is chosen: Opus at 64 kbit/s plus its RTP/SRTP,
+ * UDP and IP headers at 50 packets a second.
+ */
+export const LAYER_AUDIO_RESERVE_BPS = 90_000;
+/**
+ * A layer fits when its bitrate times this is within the estimate: encoders overshoot their target on
+ * busy pictures and keyframes (vp8enc by about 15 %), and a link run at its limit queues.
+ */
+export const LAYER_HEADROOM = 1.2;
+/** Receiver-reported loss (fraction) that, twice in a row, moves a viewer down a layer. */
+export const LAYER_DOWN_LOSS = 0.1;
+/** Loss (fraction) under which a viewer may be tried on the next layer up. */
+export const LAYER_UP_LOSS = 0.02;
+/** How long the link must look good, and the last move be past, before a try up, ms (doubled per failed try). */
+export const LAYER_UP_HOLD_MS = 4000;
+/** The longest wait between tries up, ms. */
+export const LAYER_UP_HOLD_MAX_MS = 32_000;
+/** A move down this soon after a try up means the try failed, ms. */
+export const LAYER_PROBE_FAILED_WITHIN_MS = 6000;
+/**
+ * After a move up, the estimate describes the old layer's rate for about a second (REMB is sent about
+ * once a second, sooner on a fall): only a falling estimate moves the viewer down during this, ms.
+ */
+export const LAYER_DOWN_GRACE_MS = 2500;
+
+// ---- Answering NACKs (src/device/RetransmissionBudget.ts) ----
+
+/** The round trip assumed until one is measured, ms: a LAN with Wi-Fi. */
+export const NACK_DEFAULT_RTT_MS = 50;
+/**
+ * A packet older than four round trips is no longer re-sent, ms — but at least this long (a receiver's
+ * jitter buffer holds a frame that long for a repair on a short path)…
+ */
+export const NACK_MIN_AGE_WINDOW_MS = 250;
+/** …and never one older than this, ms: a picture that late is frozen anyway; a keyframe is the cure. */
+export const NACK_MAX_AGE_MS = 1000;
+/** Share of the viewer's estimated bandwidth that repairs may take (libwebrtc caps them similarly). */
+export const NACK_BUDGET_SHARE = 0.25;
+/** The repair budget when there is no estimate (or a tiny one), bit/s. */
+export const NACK_MIN_BUDGET_BPS = 100_000;
+/** How much repair budget may build up, ms of it: a burst of losses is repaired at once. */
+export const NACK_BUDGET_BURST_MS = 250;
+
+// ---- A viewer's keyframe requests ----
+
+/**
+ * A viewer's keyframe requests are served at most this often, ms: its layer's next keyframe is on its
+ * way, and every viewer of the layer pays for each one.
+ */
+export const VIEWER_KEYFRAME_MIN_INTERVAL_MS = 1000;
+/** More requests than this within {@link VIEWER_KEYFRAME_WINDOW_MS} move the viewer down a layer instead. */
+export const VIEWER_KEYFRAME_REQUESTS_MAX = 4;
+export const VIEWER_KEYFRAME_WINDOW_MS = 5000;

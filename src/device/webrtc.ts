@@ -7,6 +7,7 @@ import {
   type RTCRtpCodecParameters,
   type RtcpPacket,
   RtcpPayloadSpecificFeedback,
+  useAbsSendTime,
 } from "werift";
 import { CODECS, type VideoCodecName } from "../media/codecs.ts";
 import { mintTurnCredentials, type TurnRestSettings } from "./turn.ts";
@@ -37,6 +38,8 @@ export const RECEIVER_MAX_NACK_AGE_PACKETS = 10_000;
 
 /** The codecs a session offers or accepts, in order of preference. */
 export interface SessionCodecs {
+  /** Negotiate what the receiver needs to estimate our bandwidth (we send). */
+  bandwidthFeedback?: boolean;
   video: VideoCodecName[];
   audio: boolean;
 }
@@ -137,6 +140,9 @@ export function createPeerConnection(ice: IceSettings, codecs: SessionCodecs): R
         }
       : {}),
     codecs: rtpCodecParameters(codecs),
+    // abs-send-time on what we send: the receiver's delay-based bandwidth estimate, which it reports
+    // in REMB (goog-remb is in every video codec's feedback), reads our send times from it.
+    ...(codecs.bandwidthFeedback ? { headerExtensions: { video: [useAbsSendTime()], audio: [] } } : {}),
   });
 }
 

@@ -14,7 +14,8 @@ const MAX_RETIRED = 64;
 
 export class RtpContinuity {
   readonly #clockRate: number;
-  #ssrc: number | undefined;
+  /** Whose packets were rewritten last: an SSRC ({@link rewrite}) or a caller's token ({@link rewriteFrom}). */
+  #source: unknown;
   #seqOffset = 0;
   #tsOffset = 0;
   #lastSeq: number | undefined;
@@ -32,23 +33,41 @@ export class RtpContinuity {
    * (not RTP, or a straggler from a process that has already been replaced).
    */
   rewrite(packet: Buffer, now = performance.now()): boolean {
-    if (packet.length < 12 || packet[0] === undefined || packet[0] >> 6 !== 2) return false;
+    if (!isRtp(packet)) return false;
     const ssrc = packet.readUInt32BE(8);
-    const seq = packet.readUInt16BE(2);
-    const ts = packet.readUInt32BE(4);
-    if (ssrc !== this.#ssrc) {
+    if (ssrc !== this.#source) {
       if (this.#retired.has(ssrc)) return false;
-      if (this.#ssrc !== undefined) {
-        this.#retired.add(this.#ssrc);
+      if (typeof this.#source === "number") {
+        this.#retired.add(this.#source);
         if (this.#retired.size > MAX_RETIRED)
           this.#retired.delete(this.#retired.values().next().value as number);
       }
+    }
+    this.#apply(ssrc, packet, now);
+    return true;
+  }
+
+  /**
+   * Rewrites `packet` as coming from `source` (any token: a layer of the ladder, a talker): a new
+   * source follows on from the last packet like a restart does, and a source may come back (a viewer
+   * moved down a layer and up again). Returns false for a packet that is not RTP.
+   */
+  rewriteFrom(source: unknown, packet: Buffer, now = performance.now()): boolean {
+    if (!isRtp(packet)) return false;
+    this.#apply(source, packet, now);
+    return true;
+  }
+
+  #apply(source: unknown, packet: Buffer, now: number): void {
+    const seq = packet.readUInt16BE(2);
+    const ts = packet.readUInt32BE(4);
+    if (source !== this.#source) {
       if (this.#lastSeq !== undefined && this.#lastTs !== undefined) {
         const elapsed = Math.max(1, Math.round(((now - this.#lastAt) / 1000) * this.#clockRate));
         this.#seqOffset = (this.#lastSeq + 1 - seq) & 0xffff;
         this.#tsOffset = (this.#lastTs + elapsed - ts) >>> 0;
       }
-      this.#ssrc = ssrc;
+      this.#source = source;
     }
     const outSeq = (seq + this.#seqOffset) & 0xffff;
     const outTs = (ts + this.#tsOffset) >>> 0;
@@ -57,6 +76,9 @@ export class RtpContinuity {
     this.#lastSeq = outSeq;
     this.#lastTs = outTs;
     this.#lastAt = now;
-    return true;
   }
+}
+
+function isRtp(packet: Buffer): boolean {
+  return packet.length >= 12 && packet[0] !== undefined && packet[0] >> 6 === 2;
 }

@@ -46,7 +46,7 @@ export interface SourceFailoverOptions {
   /** Default {@link SOURCE_POLL_MS}. */
   pollMs?: number | undefined;
   /** The stand-in pipeline for one start (tests give one that needs no GStreamer). */
-  standInPipeline?: ((target: RtpTarget) => string[]) | undefined;
+  standInPipeline?: ((targets: RtpTarget[]) => string[]) | undefined;
 }
 
 interface SourceFailoverEvents {
@@ -65,7 +65,7 @@ export class SourceFailover extends EventEmitter<SourceFailoverEvents> implement
   /** Switched back to the source, which has not delivered yet. */
   #trying = false;
   readonly #testPattern: TestPattern;
-  readonly #standInPipeline: ((target: RtpTarget) => string[]) | undefined;
+  readonly #standInPipeline: ((targets: RtpTarget[]) => string[]) | undefined;
   /** What the next process start runs. */
   #standIn: boolean;
   /** What the current process runs (set when its pipeline is built). */
@@ -111,18 +111,18 @@ export class SourceFailover extends EventEmitter<SourceFailoverEvents> implement
   }
 
   /** The pipeline for one process start: the source's, or the stand-in fed with the test pattern. */
-  pipeline(target: RtpTarget): string[] {
+  pipeline(targets: RtpTarget[]): string[] {
     if (!this.#standIn) {
       this.#running = "source";
       // Not fed while the source runs (started again for the next stand-in).
       this.#testPattern.close();
-      return videoPipeline(this.#source, this.#settings, target);
+      return videoPipeline(this.#source, this.#settings, targets);
     }
     this.#running = "stand-in";
     if (this.#process) this.#testPattern.start(this.#process);
     return (
-      this.#standInPipeline?.(target) ??
-      videoPipeline({ kind: "test" }, this.#settings, target, STAND_IN_NOTICE)
+      this.#standInPipeline?.(targets) ??
+      videoPipeline({ kind: "test" }, this.#settings, targets, STAND_IN_NOTICE)
     );
   }
 

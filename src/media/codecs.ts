@@ -215,6 +215,15 @@ function hasElement(name: string): boolean {
 }
 
 /**
+ * An H.264 encoder for a smaller encoding of the ladder: `preferred` unless it is the hardware one
+ * (a Pi has one, and the top encoding takes it), else x264 or OpenH264.
+ */
+export function softwareH264Encoder(preferred: H264Encoder | undefined): H264Encoder | undefined {
+  if (preferred !== undefined && preferred !== "v4l2h264enc") return preferred;
+  return hasElement("x264enc") ? "x264enc" : "openh264enc";
+}
+
+/**
  * The Raspberry Pi's hardware encoder (v4l2h264enc on /dev/video11, Pi ≤ 4) when present, else x264,
  * else OpenH264.
  */

@@ -137,3 +137,17 @@ export const METER_INTERVAL_NS = 10_000_000;
 export const METER_ONSET_DB = -45;
 /** Silence that must precede a sound for it to count as an onset, ms. */
 export const METER_ONSET_SILENCE_MS = 150;
+
+// ---- The ladder: moving a viewer between layers ----
+
+/**
+ * While a viewer waits for the target layer's keyframe, it is asked for again this often, ms: a
+ * keyframe request can be debounced away or lost, and the viewer stays on a layer its link may not
+ * carry until it comes.
+ */
+export const LAYER_SWITCH_RETRY_MS = 500;
+/**
+ * The target layer's packets held while the current layer finishes its frame: a frame of the top
+ * layer is at most a few dozen packets; past this the current layer has stopped, and the switch goes on.
+ */
+export const LAYER_SWITCH_HELD_PACKETS = 256;

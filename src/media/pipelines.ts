@@ -14,6 +14,7 @@ import {
   type H264Encoder,
   opusEncoderTokens,
   rtpCaps,
+  softwareH264Encoder,
   type VideoCodecName,
   videoEncoderTokens,
 } from "./codecs.ts";
@@ -24,6 +25,7 @@ import {
   MIC_PERIOD_US,
   SAMPLES_PER_OPUS_FRAME,
 } from "./constants.ts";
+import { type Rung, rungLabel } from "./ladder.ts";
 import { gstString, pangoText } from "./launchSyntax.ts";
 import { LOOPBACK } from "./loopback.ts";
 import type { AudioSource, VideoSource } from "./sources.ts";
@@ -38,6 +40,25 @@ export interface VideoSettings {
   keyframeIntervalSeconds: number;
   /** Which H.264 encoder; chosen by `pickH264Encoder` when absent. */
   h264Encoder?: H264Encoder | undefined;
+  /**
+   * The encodings made at once, best first (src/media/ladder.ts); the first is width × height at
+   * bitrateKbps. Absent: that one only.
+   */
+  ladder?: readonly Rung[] | undefined;
+}
+
+/** The layers of the device's video stream: one per rung, labelled by size. */
+export function ladderLayers(settings: VideoSettings): Array<{ label: string; bitrateKbps: number }> {
+  return rungsOf(settings).map((rung) => ({ label: rungLabel(rung), bitrateKbps: rung.bitrateKbps }));
+}
+
+/** The rungs a pipeline with `count` targets encodes: the first `count` of the ladder. */
+export function rungsOf(settings: VideoSettings, count = settings.ladder?.length ?? 1): Rung[] {
+  const top = { width: settings.width, height: settings.height, bitrateKbps: settings.bitrateKbps };
+  const ladder = settings.ladder && settings.ladder.length > 0 ? [top, ...settings.ladder.slice(1)] : [top];
+  if (count > ladder.length)
+    throw new Error(`a pipeline for ${count} layers, but the ladder has ${ladder.length}`);
+  return ladder.slice(0, count);
 }
 
 /** Where a pipeline sends its RTP to Node (and, for video, where it takes RTCP from Node). */
@@ -151,42 +172,81 @@ function videoSourceTokens(source: VideoSource, s: VideoSettings): string[] {
   }
 }
 
-/** raw video → queue → encoder → rtpbin → UDP to Node; RTCP from Node → rtpbin (keyframe requests). */
+/** One encoding's branch: queue → (scale) → encoder → rtpbin session `i` → UDP to Node, and its RTCP input. */
+function encodeBranch(
+  settings: VideoSettings,
+  rung: Rung,
+  index: number,
+  target: RtpTarget,
+  pacedByClock: boolean,
+  leaky: boolean,
+): { encode: string[]; rest: string[] } {
+  if (target.rtcpPort === undefined) throw new Error("a video pipeline needs an RTCP port");
+  const scaled = rung.width !== settings.width || rung.height !== settings.height;
+  const encoding = {
+    codec: settings.codec,
+    bitrateKbps: rung.bitrateKbps,
+    keyframeDistance: Math.max(1, Math.round(settings.keyframeIntervalSeconds * settings.framerate)),
+    // The hardware encoder (one per Pi) takes the top encoding; the smaller ones stay in software.
+    h264Encoder:
+      index === 0 || settings.codec !== "h264"
+        ? settings.h264Encoder
+        : softwareH264Encoder(settings.h264Encoder),
+  };
+  return {
+    encode: [
+      "queue",
+      `max-size-buffers=${ENCODER_QUEUE_FRAMES}`,
+      "max-size-bytes=0",
+      "max-size-time=0",
+      // Beside other encodings, a slow encoder drops its own frames instead of stalling the capture.
+      ...(leaky ? ["leaky=downstream"] : []),
+      "!",
+      ...(scaled ? ["videoscale", "!", `video/x-raw,width=${rung.width},height=${rung.height}`, "!"] : []),
+      ...videoEncoderTokens(encoding, target.ssrc),
+      "!",
+      `rb.send_rtp_sink_${index}`,
+    ],
+    rest: [
+      `rb.send_rtp_src_${index}`,
+      "!",
+      ...sendToNodeTokens(target, pacedByClock),
+      "udpsrc",
+      `address=${LOOPBACK}`,
+      `port=${target.rtcpPort}`,
+      "caps=application/x-rtcp",
+      "!",
+      `rb.recv_rtcp_sink_${index}`,
+    ],
+  };
+}
+
+/**
+ * raw video → one encoder per target (a `tee` when there are several: the ladder's encodings of one
+ * capture) → rtpbin → UDP to Node; RTCP from Node → rtpbin (keyframe requests, one session each).
+ */
 function encodeAndSendVideo(
   raw: string[],
   settings: VideoSettings,
-  target: RtpTarget,
+  targets: RtpTarget[],
   pacedByClock: boolean,
 ): string[] {
-  if (target.rtcpPort === undefined) throw new Error("a video pipeline needs an RTCP port");
-  const encoding = {
-    codec: settings.codec,
-    bitrateKbps: settings.bitrateKbps,
-    keyframeDistance: Math.max(1, Math.round(settings.keyframeIntervalSeconds * settings.framerate)),
-    h264Encoder: settings.h264Encoder,
-  };
+  const rungs = rungsOf(settings, targets.length);
+  const branches = rungs.map((rung, i) =>
+    encodeBranch(settings, rung, i, targets[i] as RtpTarget, pacedByClock, rungs.length > 1),
+  );
+  if (branches.length === 1) {
+    const [only] = branches as [(typeof branches)[0]];
+    return ["rtpbin", "name=rb", ...raw, "!", ...only.encode, ...only.rest];
+  }
   return [
     "rtpbin",
     "name=rb",
     ...raw,
     "!",
-    "queue",
-    `max-size-buffers=${ENCODER_QUEUE_FRAMES}`,
-    "max-size-bytes=0",
-    "max-size-time=0",
-    "!",
-    ...videoEncoderTokens(encoding, target.ssrc),
-    "!",
-    "rb.send_rtp_sink_0",
-    "rb.send_rtp_src_0",
-    "!",
-    ...sendToNodeTokens(target, pacedByClock),
-    "udpsrc",
-    `address=${LOOPBACK}`,
-    `port=${target.rtcpPort}`,
-    "caps=application/x-rtcp",
-    "!",
-    "rb.recv_rtcp_sink_0",
+    "tee",
+    "name=ladder",
+    ...branches.flatMap((branch) => ["ladder.", "!", ...branch.encode, ...branch.rest]),
   ];
 }
 
@@ -197,7 +257,7 @@ function encodeAndSendVideo(
 export function videoPipeline(
   source: VideoSource,
   settings: VideoSettings,
-  target: RtpTarget,
+  targets: RtpTarget | RtpTarget[],
   notice?: string,
 ): string[] {
   const raw = videoSourceTokens(source, settings);
@@ -213,7 +273,7 @@ export function videoPipeline(
         "shaded-background=true",
       ]
     : raw;
-  return encodeAndSendVideo(noticed, settings, target, source.kind === "file");
+  return encodeAndSendVideo(noticed, settings, [targets].flat(), source.kind === "file");
 }
 
 /**
@@ -221,6 +281,8 @@ export function videoPipeline(
  * name and a running clock drawn on shaded bands at the top, encoded again.
  */
 export function echoPipeline(input: EchoInput, settings: VideoSettings, target: RtpTarget): string[] {
+  // The echo is one encoding, for the one viewer it is made for.
+  const single = { ...settings, ladder: undefined };
   const codec = CODECS[input.codec];
   const raw = [
     ...rtpInputTokens(input.port, codec, ECHO_JITTER_MS),
@@ -248,7 +310,7 @@ export function echoPipeline(input: EchoInput, settings: VideoSettings, target: 
     OVERLAY_FONT,
     "shaded-background=true",
   ];
-  return encodeAndSendVideo(raw, settings, target, false);
+  return encodeAndSendVideo(raw, single, [target], false);
 }
 
 /** 48 kHz stereo raw audio from the given source, in 20 ms buffers where the source allows it. */

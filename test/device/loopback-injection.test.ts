@@ -8,7 +8,7 @@ import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { createLogger } from "../../src/common/logger.ts";
 import { OutgoingStream } from "../../src/media/OutgoingStream.ts";
-import { audioPipeline } from "../../src/media/pipelines.ts";
+import { audioPipeline, type RtpTarget } from "../../src/media/pipelines.ts";
 import { onCleanup } from "../helpers/cleanup.ts";
 
 /** The `port=` of the udpsink in a process's command line, as an attacker would read it. */
@@ -30,7 +30,7 @@ describe("the loopback RTP between GStreamer and Node", () => {
     const stream = await OutgoingStream.create({
       kind: "audio",
       logger,
-      pipeline: (target) => audioPipeline({ kind: "test" }, target),
+      pipeline: ([target]) => audioPipeline({ kind: "test" }, target as RtpTarget),
     });
     onCleanup(() => stream.close());
     const pid = stream.process.pid;

@@ -78,7 +78,7 @@ function setUp(source: VideoSource, options: { unavailable?: string } = {}) {
   failover.on("state", (state, reason) => states.push([state, reason]));
   /** A process start: its pipeline is built and (unless told otherwise) its first packet arrives. */
   const startProcess = (delivers = true) => {
-    const pipeline = failover.pipeline(TARGET);
+    const pipeline = failover.pipeline([TARGET]);
     if (delivers) failover.delivering();
     return pipeline === STAND_IN ? "stand-in" : "source";
   };
@@ -106,7 +106,7 @@ describe("SourceFailover", () => {
     await poll();
     expect(process.restarts).toBe(2);
     // Switched back, but not live until the source delivers.
-    expect(failover.pipeline(TARGET)).not.toBe(STAND_IN);
+    expect(failover.pipeline([TARGET])).not.toBe(STAND_IN);
     expect(failover.state).toBe("unavailable");
     failover.delivering();
     expect(failover.state).toBe("live");

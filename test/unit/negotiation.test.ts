@@ -117,8 +117,15 @@ describe("receiving: the device answers with its preferred codec the sender offe
 });
 
 /** A stand-in for a shared encoder: negotiation needs its kind only. */
-function fakeStream(kind: "video" | "audio"): OutgoingStream {
-  return { kind, subscribe: () => () => {}, requestKeyframe: () => {} } as unknown as OutgoingStream;
+function fakeStream(kind: "video" | "audio", codec: VideoCodecName = "vp8"): OutgoingStream {
+  const layer = { label: "640x480", bitrateKbps: 1000, subscribe: () => () => {}, requestKeyframe: () => {} };
+  return {
+    kind,
+    codec: kind === "video" ? codec : "opus",
+    layers: [layer],
+    subscribe: () => () => {},
+    requestKeyframe: () => {},
+  } as unknown as OutgoingStream;
 }
 
 function producer(videoCodec: VideoCodecName, offer: string | null) {
@@ -127,7 +134,7 @@ function producer(videoCodec: VideoCodecName, offer: string | null) {
     sessionId: "s2",
     peerId: "viewer",
     offer,
-    video: fakeStream("video"),
+    video: fakeStream("video", videoCodec),
     videoCodec,
     audio: fakeStream("audio"),
     ice: ICE,
@@ -151,6 +158,9 @@ describe("sending: the device offers its one video codec and Opus", () => {
     expect(codecsOf(offer, "audio")).toEqual(["OPUS"]);
     expect(offer).toMatch(/^a=rtpmap:111 OPUS\/48000\/2$/im);
     expect(offer.match(/^a=sendonly$/gm)).toHaveLength(2);
+    // What the viewer's bandwidth estimate needs: our send times on every video packet, and REMB.
+    expect(offer).toMatch(/^a=extmap:\d+ http:\/\/www\.webrtc\.org\/experiments\/rtp-hdrext\/abs-send-time$/m);
+    expect(offer).toMatch(/^a=rtcp-fb:\d+ goog-remb$/m);
   });
 
   it("answers a viewer's offer with the device's codec, whatever the viewer's order", async () => {

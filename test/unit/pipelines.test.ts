@@ -54,6 +54,36 @@ describe("video pipelines", () => {
     ).toMatchSnapshot();
   });
 
+  it("the ladder: one capture, one encoder per rung (scaled below the top), a leaky queue each, one rtpbin session each", () => {
+    const ladder = [
+      { width: 640, height: 480, bitrateKbps: 1000 },
+      { width: 320, height: 240, bitrateKbps: 250 },
+      { width: 160, height: 120, bitrateKbps: 150 },
+    ];
+    const targets = [0, 1, 2].map((i) => ({ rtpPort: 40000 + i, sourcePort: 40010 + i, rtcpPort: 40020 + i, ssrc: 1000 + i }));
+    const argv = videoPipeline({ kind: "camera", device: "/dev/video0" }, { ...SETTINGS, ladder }, targets);
+    expect(render(argv)).toMatchSnapshot();
+    // One capture: the camera is opened once, whatever the number of rungs.
+    expect(argv.filter((token) => token === "v4l2src")).toHaveLength(1);
+    expect(argv.filter((token) => token === "vp8enc")).toHaveLength(3);
+    expect(argv).toContain("target-bitrate=250000");
+  });
+
+  it("the ladder in H.264 on a Pi: the hardware encoder takes the top rung, x264 or OpenH264 the others", () => {
+    const ladder = [
+      { width: 640, height: 480, bitrateKbps: 1000 },
+      { width: 320, height: 240, bitrateKbps: 250 },
+    ];
+    const targets = [0, 1].map((i) => ({ rtpPort: 40000 + i, sourcePort: 40010 + i, rtcpPort: 40020 + i, ssrc: 1000 + i }));
+    const argv = videoPipeline(
+      { kind: "test" },
+      { ...SETTINGS, codec: "h264", h264Encoder: "v4l2h264enc", ladder },
+      targets,
+    );
+    expect(argv.filter((token) => token === "v4l2h264enc")).toHaveLength(1);
+    expect(argv.filter((token) => token === "x264enc" || token === "openh264enc")).toHaveLength(1);
+  });
+
   it.each(["x264enc", "openh264enc", "v4l2h264enc"] as const)("H.264 with %s", (h264Encoder) => {
     expect(
       render(videoPipeline({ kind: "test" }, { ...SETTINGS, codec: "h264", h264Encoder }, TARGET)),

@@ -1,0 +1,137 @@
+/**
+ * Which layer of the ladder one viewer should be on, from what its browser tells about its link: the
+ * receiver's estimate of the bandwidth (REMB, draft-alvestrand-rmcat-remb; Chrome and Firefox send it
+ * when `goog-remb` is negotiated, computed from the abs-send-time of our packets) and the loss in its
+ * receiver reports (RFC 3550 §6.4.1), as a backstop where there is no estimate. Pure decisions on
+ * numbers and a clock: src/device/ProducerSession.ts feeds it and acts.
+ *
+ * - Down fast: as soon as the estimate is below what the current layer sends, to the best layer that
+ *   fits; or one layer at a time while the loss stays high.
+ * - Up slowly: a receiver's estimate never rises far above what it receives (GCC caps it at 1.5 times
+ *   the incoming rate), so the next layer up can only be tried. It is tried after the estimate has
+ *   shown headroom and the loss stayed low for a while; a try that ends in a move down within a few
+ *   seconds doubles the wait before the next one (up to a cap), a try that holds resets it.
+ * - Audio is never starved: its bitrate is kept aside before any video layer is chosen.
+ */
+import {
+  LAYER_AUDIO_RESERVE_BPS,
+  LAYER_DOWN_GRACE_MS,
+  LAYER_DOWN_LOSS,
+  LAYER_HEADROOM,
+  LAYER_PROBE_FAILED_WITHIN_MS,
+  LAYER_UP_HOLD_MAX_MS,
+  LAYER_UP_HOLD_MS,
+  LAYER_UP_LOSS,
+} from "./constants.ts";
+
+export interface LayerDecision {
+  layer: number;
+  reason: string;
+}
+
+export class LayerPolicy {
+  /** Each layer's bitrate, bit/s, best first. */
+  readonly #bitrates: readonly number[];
+  #current: number;
+  #estimate: number | undefined;
+  #estimateAtSwitch: number | undefined;
+  #loss = 0;
+  /** Receiver reports in a row with high loss. */
+  #lossyReports = 0;
+  #lastSwitchAt: number;
+  #lastSwitchUp = false;
+  #upHoldMs = LAYER_UP_HOLD_MS;
+  /** Since when the link has looked good enough to try the next layer up. */
+  #goodSince: number | undefined;
+
+  constructor(bitrates: readonly number[], start: number, now: number) {
+    this.#bitrates = bitrates;
+    this.#current = start;
+    this.#lastSwitchAt = now;
+  }
+
+  get layer(): number {
+    return this.#current;
+  }
+
+  /** The receiver's latest estimate, bit/s. */
+  get estimate(): number | undefined {
+    return this.#estimate;
+  }
+
+  /** The viewer was moved (by this policy's decision or otherwise). */
+  moved(layer: number, now: number): void {
+    const up = layer < this.#current;
+    if (!up && this.#lastSwitchUp && now - this.#lastSwitchAt < LAYER_PROBE_FAILED_WITHIN_MS) {
+      // The last try up did not hold: wait longer before the next.
+      this.#upHoldMs = Math.min(this.#upHoldMs * 2, LAYER_UP_HOLD_MAX_MS);
+    }
+    this.#current = layer;
+    this.#lastSwitchAt = now;
+    this.#lastSwitchUp = up;
+    this.#estimateAtSwitch = this.#estimate;
+    this.#goodSince = undefined;
+    this.#lossyReports = 0;
+  }
+
+  /** A REMB from the viewer, bit/s. */
+  onEstimate(bps: number, now: number): LayerDecision | undefined {
+    this.#estimate = bps;
+    return this.#decide(now);
+  }
+
+  /** A receiver report's fraction lost (0–1) for our video. */
+  onLoss(fraction: number, now: number): LayerDecision | undefined {
+    this.#loss = fraction;
+    this.#lossyReports = fraction >= LAYER_DOWN_LOSS ? this.#lossyReports + 1 : 0;
+    return this.#decide(now);
+  }
+
+  /** Something else says the viewer cannot keep up (it asks for keyframes all the time). */
+  struggling(now: number, reason: string): LayerDecision | undefined {
+    if (this.#current >= this.#bitrates.length - 1) return undefined;
+    return this.#move(this.#current + 1, now, reason);
+  }
+
+  #decide(now: number): LayerDecision | undefined {
+    // A try that has held for a while succeeded: the next one need not wait longer.
+    if (this.#lastSwitchUp && now - this.#lastSwitchAt >= LAYER_PROBE_FAILED_WITHIN_MS) {
+      this.#upHoldMs = LAYER_UP_HOLD_MS;
+      this.#lastSwitchUp = false;
+    }
+    const current = this.#bitrates[this.#current] as number;
+    const available = this.#estimate === undefined ? undefined : this.#estimate - LAYER_AUDIO_RESERVE_BPS;
+    // Right after a move up the estimate still describes the old rate: only a fall says anything then.
+    const settling =
+      this.#lastSwitchUp &&
+      now - this.#lastSwitchAt < LAYER_DOWN_GRACE_MS &&
+      (this.#estimate ?? 0) >= (this.#estimateAtSwitch ?? 0) * LAYER_HEADROOM;
+    if (available !== undefined && !settling && available < current) {
+      const fits = this.#bitrates.findIndex((bitrate) => bitrate * LAYER_HEADROOM <= available);
+      const layer = fits < 0 ? this.#bitrates.length - 1 : Math.max(fits, this.#current + 1);
+      if (layer !== this.#current && layer < this.#bitrates.length) {
+        return this.#move(layer, now, `estimate ${Math.round(available / 1000)} kbit/s for video`);
+      }
+    }
+    if (this.#lossyReports >= 2 && this.#current < this.#bitrates.length - 1) {
+      return this.#move(this.#current + 1, now, `loss ${Math.round(this.#loss * 100)} %`);
+    }
+    if (this.#current === 0) return undefined;
+    const next = this.#bitrates[this.#current - 1] as number;
+    // Headroom: the estimate is well above what the current layer needs (or, with no estimate, no loss).
+    const roomy = available === undefined ? true : available >= current * LAYER_HEADROOM ** 2;
+    const good = roomy && this.#loss < LAYER_UP_LOSS;
+    if (!good) {
+      this.#goodSince = undefined;
+      return undefined;
+    }
+    this.#goodSince ??= now;
+    if (now - this.#goodSince < this.#upHoldMs || now - this.#lastSwitchAt < this.#upHoldMs) return undefined;
+    return this.#move(this.#current - 1, now, `trying ${Math.round(next / 1000)} kbit/s`);
+  }
+
+  #move(layer: number, now: number, reason: string): LayerDecision {
+    this.moved(layer, now);
+    return { layer, reason };
+  }
+}

@@ -1,0 +1,96 @@
+/**
+ * Which of a viewer's NACKs (RFC 4585 §6.2.1) are answered. werift re-sends every packet asked for,
+ * every time it is asked; on a congested link that multiplies the overload (docs/MEDIA.md "Adapting to
+ * each viewer"). libwebrtc answers under three rules, and so does this (its `RTPSender::ReSendPacket`
+ * and retransmission rate limiter):
+ * - a packet is re-sent at most once per round trip (a second NACK within one is a duplicate);
+ * - not when it is older than the receiver can still use (a few round trips plus its jitter buffer);
+ * - within a byte budget: a share of the viewer's estimated bandwidth, so that repairs never crowd
+ *   out the stream itself.
+ */
+import {
+  NACK_BUDGET_BURST_MS,
+  NACK_BUDGET_SHARE,
+  NACK_DEFAULT_RTT_MS,
+  NACK_MAX_AGE_MS,
+  NACK_MIN_AGE_WINDOW_MS,
+  NACK_MIN_BUDGET_BPS,
+} from "./constants.ts";
+
+/** Sent packets remembered, by sequence number modulo this: more than werift keeps (128). */
+const HISTORY = 1024;
+
+export interface RetransmissionCounts {
+  allowed: number;
+  /** Refused: asked again within a round trip. */
+  duplicate: number;
+  /** Refused: too old to be of use. */
+  tooOld: number;
+  /** Refused: over the byte budget. */
+  overBudget: number;
+}
+
+export class RetransmissionBudget {
+  readonly #sentAt = new Float64Array(HISTORY);
+  readonly #sentSeq = new Int32Array(HISTORY).fill(-1);
+  readonly #resentAt = new Float64Array(HISTORY);
+  #tokens = 0;
+  // The budget starts full.
+  #tokensAt = Number.NEGATIVE_INFINITY;
+  #rttMs = NACK_DEFAULT_RTT_MS;
+  #estimateBps: number | undefined;
+  readonly counts: RetransmissionCounts = { allowed: 0, duplicate: 0, tooOld: 0, overBudget: 0 };
+  #refusedAsOld = 0;
+
+  /** A packet went to the viewer. */
+  sent(seq: number, now: number): void {
+    const slot = seq % HISTORY;
+    this.#sentSeq[slot] = seq;
+    this.#sentAt[slot] = now;
+    this.#resentAt[slot] = Number.NEGATIVE_INFINITY;
+  }
+
+  /** The round-trip time to the viewer, ms (ICE or RTCP). */
+  set rttMs(value: number | undefined) {
+    if (value !== undefined && Number.isFinite(value) && value > 0) this.#rttMs = value;
+  }
+
+  /** The viewer's estimated bandwidth, bit/s. */
+  set estimateBps(value: number | undefined) {
+    this.#estimateBps = value;
+  }
+
+  /** Packets refused as too old since the last call: the viewer needs a keyframe instead. */
+  takeRefusedAsOld(): number {
+    const count = this.#refusedAsOld;
+    this.#refusedAsOld = 0;
+    return count;
+  }
+
+  /** Whether to re-send packet `seq` of `size` bytes now. */
+  allow(seq: number, size: number, now: number): boolean {
+    const slot = seq % HISTORY;
+    const maxAge = Math.min(NACK_MAX_AGE_MS, Math.max(NACK_MIN_AGE_WINDOW_MS, 4 * this.#rttMs));
+    if (this.#sentSeq[slot] !== seq || now - (this.#sentAt[slot] as number) > maxAge) {
+      this.counts.tooOld++;
+      this.#refusedAsOld++;
+      return false;
+    }
+    if (now - (this.#resentAt[slot] as number) < this.#rttMs) {
+      this.counts.duplicate++;
+      return false;
+    }
+    const rate = Math.max(NACK_MIN_BUDGET_BPS, (this.#estimateBps ?? 0) * NACK_BUDGET_SHARE) / 8;
+    const burst = (rate * NACK_BUDGET_BURST_MS) / 1000;
+    this.#tokens = Math.min(burst, this.#tokens + ((now - this.#tokensAt) / 1000) * rate);
+    this.#tokensAt = now;
+    if (this.#tokens < size) {
+      this.counts.overBudget++;
+      return false;
+    }
+    this.#tokens -= size;
+    this.#resentAt[slot] = now;
+    this.counts.allowed++;
+    return true;
+  }
+}

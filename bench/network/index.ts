@@ -9,7 +9,8 @@
  * Scenarios (impairments both ways unless said; the viewer's link):
  *   S0 clean · S1 40 ms RTT + 1 % loss · S2 40 ms RTT + 3 % · S3 100 ms RTT + 5 % + 10 ms jitter ·
  *   S4 600 kbit/s towards the viewer (200 ms queue), 20 ms RTT · S5 clean, 2 s outage at 8 s ·
- *   S6 two viewers: one clean, one 40 ms RTT + 5 % loss.
+ *   S6 two viewers: one clean, one 40 ms RTT + 5 % loss · S7 steps: 2 Mbit/s, 300 kbit/s from 15 s,
+ *   2 Mbit/s again from 35 s (60 s in all; time to adapt down and back up).
  * Per row: fps, freezes (Chrome's freezeCount / totalFreezesDuration), NACKs and PLIs the viewer
  * sent, keyframes decoded, packets re-sent (device: RTP repeats counted by the emulator; anchor:
  * Chrome's retransmittedPacketsSent), video kbit/s, glass-to-glass p50/p95 (the burnt clock read at
@@ -35,7 +36,7 @@ import { startWebrtcbinPeer } from "../../test/helpers/webrtcbin.ts";
 
 const { values: args } = parseArgs({
   options: {
-    scenario: { type: "string", default: "S0,S1,S2,S3,S4,S5,S6" },
+    scenario: { type: "string", default: "S0,S1,S2,S3,S4,S5,S6,S7" },
     codec: { type: "string", default: "vp8,h264" },
     seconds: { type: "string", default: "20" },
     joins: { type: "string", default: "10" },
@@ -59,6 +60,10 @@ interface Scenario {
   /** Names of the viewers' rows. */
   labels?: string[];
   outage?: { atSeconds: number; seconds: number };
+  /** Changes of every viewer's link during the window (towards the viewer). */
+  steps?: Array<{ atSeconds: number; impair: Partial<Impairment> }>;
+  /** The window's length, s, when it is not --seconds. */
+  seconds?: number;
 }
 
 const SCENARIOS: Record<string, Scenario> = {
@@ -68,6 +73,15 @@ const SCENARIOS: Record<string, Scenario> = {
   S3: { title: "100 ms RTT + 5 % loss + 10 ms jitter", viewers: [{ delayMs: 50, loss: 0.05, jitterMs: 10 }] },
   S4: { title: "600 kbit/s cap, 20 ms RTT", viewers: [{ delayMs: 10, rateKbps: 600, queueMs: 200 }] },
   S5: { title: "2 s outage", viewers: [{}], outage: { atSeconds: 8, seconds: 2 } },
+  S7: {
+    title: "2 Mbit/s → 300 kbit/s → 2 Mbit/s",
+    viewers: [{ delayMs: 10, rateKbps: 2000, queueMs: 200 }],
+    steps: [
+      { atSeconds: 15, impair: { rateKbps: 300 } },
+      { atSeconds: 35, impair: { rateKbps: 2000 } },
+    ],
+    seconds: 60,
+  },
   S6: {
     title: "two viewers",
     viewers: [{}, { delayMs: 20, loss: 0.05 }],
@@ -94,6 +108,12 @@ interface Row {
   jitterBufferMs: number | null;
   longestGapMs: number;
   backAfterOutageMs?: number;
+  /** S7: from the step down until the picture is smooth again (2 s at ≥ 25 fps), ms. */
+  adaptDownMs?: number;
+  /** S7: from the step up until the video bitrate is back to 80 % of what it was before the step down, ms. */
+  adaptUpMs?: number;
+  /** Keyframes decoded per minute (S6: what the lossy viewer costs the clean one). */
+  keyframesPerMinute: number;
   linkDown: { lost: number; queueDropped: number; outageDropped: number };
 }
 
@@ -113,6 +133,39 @@ interface Since {
   bytes: number;
   jitterBufferMs: number | null;
   frames: FrameSample[];
+  samples: Array<{ at: number; bytes: number; width: number }>;
+}
+
+/** From `from` (ms, wall clock) until the frames are smooth: the first 2 s window at ≥ 25 fps. */
+function smoothAfter(frames: FrameSample[], from: number): number {
+  const shown = frames.map((f) => f.shown).filter((t) => t >= from);
+  for (let i = 0; i < shown.length; i++) {
+    const start = shown[i] as number;
+    const inWindow = shown.filter((t) => t >= start && t < start + 2000).length;
+    if (inWindow >= 50) return start - from;
+  }
+  return Number.NaN;
+}
+
+/** From `from` until the video bitrate (over 1 s) reaches `bps`, ms. */
+function bitrateReached(samples: Since["samples"], from: number, bps: number): number {
+  for (let i = 0; i < samples.length; i++) {
+    const now = samples[i] as Since["samples"][0];
+    if (now.at < from + 1000) continue;
+    const before = samples.find((s) => s.at >= now.at - 1000) as Since["samples"][0];
+    if (now.at > before.at && ((now.bytes - before.bytes) * 8000) / (now.at - before.at) >= bps)
+      return now.at - from;
+  }
+  return Number.NaN;
+}
+
+/** The video bitrate over the `ms` before `at`, bit/s. */
+function bitrateBefore(samples: Since["samples"], at: number, ms: number): number {
+  const window = samples.filter((s) => s.at <= at && s.at >= at - ms);
+  const first = window[0];
+  const last = window[window.length - 1];
+  if (!first || !last || last.at <= first.at) return Number.NaN;
+  return ((last.bytes - first.bytes) * 8000) / (last.at - first.at);
 }
 
 function percentile(values: number[], p: number): number {
@@ -220,7 +273,17 @@ async function measure(
   for (const viewer of viewers) await viewer.link?.reset();
   const marks = await Promise.all(pages.map((page) => page.evaluate("bench.mark()")));
   let outageEnd: number | undefined;
-  if (spec.outage) {
+  const stepTimes: number[] = [];
+  if (spec.steps) {
+    let elapsed = 0;
+    for (const step of spec.steps) {
+      await sleep((step.atSeconds - elapsed) * 1000);
+      elapsed = step.atSeconds;
+      await Promise.all(viewers.map((viewer) => viewer.link?.set("down", step.impair)));
+      stepTimes.push(Date.now());
+    }
+    await sleep(((spec.seconds ?? SECONDS) - elapsed) * 1000);
+  } else if (spec.outage) {
     await sleep(spec.outage.atSeconds * 1000);
     await Promise.all(viewers.map((viewer) => viewer.link?.outage(true)));
     await sleep(spec.outage.seconds * 1000);
@@ -242,6 +305,18 @@ async function measure(
         (since.frames[k] as FrameSample).shown - (since.frames[k - 1] as FrameSample).shown,
       );
     }
+    const [stepDown, stepUp] = stepTimes;
+    const steps =
+      stepDown !== undefined && stepUp !== undefined
+        ? {
+            adaptDownMs: smoothAfter(since.frames, stepDown),
+            adaptUpMs: bitrateReached(
+              since.samples,
+              stepUp,
+              0.8 * bitrateBefore(since.samples, stepDown, 5000),
+            ),
+          }
+        : {};
     const backAfter =
       outageEnd === undefined
         ? undefined
@@ -265,6 +340,8 @@ async function measure(
       jitterBufferMs: since.jitterBufferMs,
       longestGapMs,
       ...(backAfter !== undefined ? { backAfterOutageMs: backAfter } : {}),
+      ...steps,
+      keyframesPerMinute: (since.keyframes / since.seconds) * 60,
       linkDown: {
         lost: counters?.down.lost ?? 0,
         queueDropped: counters?.down.queueDropped ?? 0,
@@ -444,9 +521,14 @@ if (report.rows.length) {
   );
   for (const r of report.rows) {
     const scenario = `${r.scenario} ${SCENARIOS[r.scenario]?.title ?? ""}${r.viewer ? `, ${r.viewer}` : ""}`;
-    const outage = r.backAfterOutageMs !== undefined ? ` (back ${fmt(r.backAfterOutageMs)} ms after)` : "";
+    const outage =
+      r.backAfterOutageMs !== undefined
+        ? ` (back ${fmt(r.backAfterOutageMs)} ms after)`
+        : r.adaptDownMs !== undefined
+          ? ` (adapted down in ${fmt(r.adaptDownMs)} ms, up in ${fmt(r.adaptUpMs)} ms)`
+          : "";
     lines.push(
-      `| ${scenario} | ${r.system} | ${fmt(r.fps, 1)} | ${r.freezes} / ${fmt(r.freezeSeconds, 1)} | ${r.nacks} | ${r.plis} | ${r.keyframes} | ${fmt(r.resent)} | ${fmt(r.kbps)} | ${fmt(r.g2gP50)} / ${fmt(r.g2gP95)} | ${fmt(r.jitterBufferMs)} | ${fmt(r.longestGapMs)}${outage} | ${fmt(r.firstFrameMs)} |`,
+      `| ${scenario} | ${r.system} | ${fmt(r.fps, 1)} | ${r.freezes} / ${fmt(r.freezeSeconds, 1)} | ${r.nacks} | ${r.plis} | ${r.keyframes} (${fmt(r.keyframesPerMinute, 1)}/min) | ${fmt(r.resent)} | ${fmt(r.kbps)} | ${fmt(r.g2gP50)} / ${fmt(r.g2gP95)} | ${fmt(r.jitterBufferMs)} | ${fmt(r.longestGapMs)}${outage} | ${fmt(r.firstFrameMs)} |`,
     );
   }
 }

@@ -66,7 +66,19 @@ const SessionFields = {
   audio: MediaStatsSchema.optional(),
 };
 
-export const ViewerSchema = z.object(SessionFields).openapi("Viewer");
+export const ViewerSchema = z
+  .object({
+    ...SessionFields,
+    layer: z
+      .string()
+      .optional()
+      .openapi({ description: "the encoding of the ladder this viewer gets (its size)" }),
+    estimateBps: z
+      .number()
+      .optional()
+      .openapi({ description: "the viewer's browser's estimate of its bandwidth (REMB), bit/s" }),
+  })
+  .openapi("Viewer");
 export const SenderSchema = z
   .object({
     ...SessionFields,
@@ -89,10 +101,12 @@ export const SourceSchema = z
   .openapi("Source");
 
 const LayerSchema = z.object({
-  layer: z.string(),
+  layer: z.string().openapi({ description: "the encoding's size, or 0 for a stream with one encoding" }),
   codec: z.string().optional(),
+  targetBitrate: z.number().optional().openapi({ description: "what its encoder is asked for, bit/s" }),
   bitrate: z.number(),
   fps: z.number(),
+  viewers: z.number().openapi({ description: "viewers on this encoding now" }),
 });
 
 export const StreamSchema = z

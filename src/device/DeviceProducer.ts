@@ -28,7 +28,7 @@ export class DeviceProducer extends SignallingRole<ProducerSession> {
 
   /** Every viewer and its stats. */
   status(): ViewerStatus[] {
-    return this.sessions.map((session) => session.status());
+    return this.sessions.map((session) => ({ ...session.status(), ...session.adaptation() }));
   }
 
   protected override handleMessage(message: ServerMessage): void {

@@ -47,7 +47,12 @@ export interface SessionStatus extends SessionStats {
   connectedAt: string | undefined;
 }
 
-export type ViewerStatus = SessionStatus;
+export interface ViewerStatus extends SessionStatus {
+  /** The encoding of the ladder it gets (its size). */
+  layer?: string | undefined;
+  /** Its browser's estimate of its bandwidth (REMB), bit/s. */
+  estimateBps?: number | undefined;
+}
 
 export interface SenderStatus extends SessionStatus {
   /** The sender's name, normalised (docs/SECURITY.md: shown as text only). */

@@ -126,7 +126,7 @@ export class Metrics {
     });
     new Gauge({
       name: "device_rtc_layer_bitrate_bits_per_second",
-      help: "What each encoding (layer) of a stream sends; one layer per stream until adaptive streaming.",
+      help: "What each encoding (layer of the ladder) of a stream sends.",
       labelNames: ["stream", "codec", "layer"],
       registers,
       collect() {

@@ -85,9 +85,13 @@ describe("/metrics", () => {
     expect(at("device_rtc_frames_encoded_total", { stream: "video", codec: "vp8" })).toBeGreaterThan(10);
     expect(at("device_rtc_keyframes_sent_total", { stream: "video" })).toBeGreaterThanOrEqual(1);
     expect(at("device_rtc_stream_bitrate_bits_per_second", { stream: "video" })).toBeGreaterThan(100_000);
-    expect(at("device_rtc_layer_bitrate_bits_per_second", { stream: "video", layer: "0" })).toBeGreaterThan(
-      100_000,
-    );
+    // The ladder: every encoding sends, each at about its own rate.
+    expect(
+      at("device_rtc_layer_bitrate_bits_per_second", { stream: "video", layer: "640x480" }),
+    ).toBeGreaterThan(400_000);
+    const half = at("device_rtc_layer_bitrate_bits_per_second", { stream: "video", layer: "320x240" });
+    expect(half).toBeGreaterThan(50_000);
+    expect(half).toBeLessThan(400_000);
     expect(at("device_rtc_recording_bytes")).toBe(0);
     expect(at("device_rtc_ice_failures_total", { peer: "viewer" })).toBe(0);
     expect(at("nodejs_eventloop_lag_seconds")).toBeGreaterThanOrEqual(0);

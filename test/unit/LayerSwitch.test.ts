@@ -56,7 +56,11 @@ class FakeLayer implements SwitchableLayer {
 
 function setUp(start = 0) {
   // Sequence numbers near the wrap and far apart, as three independent encoders start theirs.
-  const layers = [new FakeLayer("640x480", 1, 65530, 1000), new FakeLayer("320x240", 2, 100, 5), new FakeLayer("160x120", 3, 40000, 4_294_967_000)];
+  const layers = [
+    new FakeLayer("640x480", 1, 65530, 1000),
+    new FakeLayer("320x240", 2, 100, 5),
+    new FakeLayer("160x120", 3, 40000, 4_294_967_000),
+  ];
   const sent: Array<{ seq: number; ts: number; from: number; marker: boolean; key: boolean }> = [];
   const ssrcs = new Map(layers.map((layer, i) => [layer.ssrc, i]));
   const layerSwitch = new LayerSwitch({

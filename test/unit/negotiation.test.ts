@@ -159,7 +159,9 @@ describe("sending: the device offers its one video codec and Opus", () => {
     expect(offer).toMatch(/^a=rtpmap:111 OPUS\/48000\/2$/im);
     expect(offer.match(/^a=sendonly$/gm)).toHaveLength(2);
     // What the viewer's bandwidth estimate needs: our send times on every video packet, and REMB.
-    expect(offer).toMatch(/^a=extmap:\d+ http:\/\/www\.webrtc\.org\/experiments\/rtp-hdrext\/abs-send-time$/m);
+    expect(offer).toMatch(
+      /^a=extmap:\d+ http:\/\/www\.webrtc\.org\/experiments\/rtp-hdrext\/abs-send-time$/m,
+    );
     expect(offer).toMatch(/^a=rtcp-fb:\d+ goog-remb$/m);
   });
 

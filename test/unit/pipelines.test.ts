@@ -60,7 +60,12 @@ describe("video pipelines", () => {
       { width: 320, height: 240, bitrateKbps: 250 },
       { width: 160, height: 120, bitrateKbps: 150 },
     ];
-    const targets = [0, 1, 2].map((i) => ({ rtpPort: 40000 + i, sourcePort: 40010 + i, rtcpPort: 40020 + i, ssrc: 1000 + i }));
+    const targets = [0, 1, 2].map((i) => ({
+      rtpPort: 40000 + i,
+      sourcePort: 40010 + i,
+      rtcpPort: 40020 + i,
+      ssrc: 1000 + i,
+    }));
     const argv = videoPipeline({ kind: "camera", device: "/dev/video0" }, { ...SETTINGS, ladder }, targets);
     expect(render(argv)).toMatchSnapshot();
     // One capture: the camera is opened once, whatever the number of rungs.
@@ -74,7 +79,12 @@ describe("video pipelines", () => {
       { width: 640, height: 480, bitrateKbps: 1000 },
       { width: 320, height: 240, bitrateKbps: 250 },
     ];
-    const targets = [0, 1].map((i) => ({ rtpPort: 40000 + i, sourcePort: 40010 + i, rtcpPort: 40020 + i, ssrc: 1000 + i }));
+    const targets = [0, 1].map((i) => ({
+      rtpPort: 40000 + i,
+      sourcePort: 40010 + i,
+      rtcpPort: 40020 + i,
+      ssrc: 1000 + i,
+    }));
     const argv = videoPipeline(
       { kind: "test" },
       { ...SETTINGS, codec: "h264", h264Encoder: "v4l2h264enc", ladder },

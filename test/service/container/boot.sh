@@ -34,5 +34,7 @@ After=basic.target
 AllowIsolate=yes
 UNIT
 trap 'umount -R "$base" 2>/dev/null; rmdir "$base"' EXIT
-systemd-nspawn --quiet --register=no --keep-unit --private-network --bind="$results:/results" \
+# The source, at its own path (npx may set its bin executable): nspawn mounts a fresh /tmp, which
+# would hide a clone under /tmp.
+systemd-nspawn --quiet --register=no --keep-unit --private-network --bind="$results:/results" --bind="$source" \
   -D "$root" -b -- systemd.unit=device-rtc-probe.target

@@ -109,6 +109,8 @@ export interface VideoEncoding {
   keyframeDistance: number;
   /** The H.264 encoder; {@link pickH264Encoder} when absent. */
   h264Encoder?: H264Encoder | undefined;
+  /** Encoder threads; {@link VIDEO_ENCODER_THREADS} when absent. */
+  threads?: number | undefined;
 }
 
 /** Raw I420 → encoder → RTP payloader writing `ssrc` (no `!` at either end). */
@@ -126,7 +128,7 @@ export function videoEncoderTokens(encoding: VideoEncoding, ssrc: number): strin
       `keyframe-max-dist=${keyframeDistance}`,
       // Decodable after a loss without waiting for a keyframe where possible.
       "error-resilient=default",
-      `threads=${VIDEO_ENCODER_THREADS}`,
+      `threads=${encoding.threads ?? VIDEO_ENCODER_THREADS}`,
       `buffer-size=${VP8_BUFFER_MS.size}`,
       `buffer-initial-size=${VP8_BUFFER_MS.initial}`,
       `buffer-optimal-size=${VP8_BUFFER_MS.optimal}`,
@@ -152,7 +154,7 @@ export function videoEncoderTokens(encoding: VideoEncoding, ssrc: number): strin
           `key-int-max=${keyframeDistance}`,
           "bframes=0",
           "b-adapt=false",
-          `threads=${VIDEO_ENCODER_THREADS}`,
+          `threads=${encoding.threads ?? VIDEO_ENCODER_THREADS}`,
         ]
       : encoder === "openh264enc"
         ? [

@@ -27,7 +27,7 @@ import { parseArgs } from "node:util";
 import type { BrowserContext, Page } from "playwright-core";
 import { clockBlockLayout } from "../../src/media/TestPattern.ts";
 import { SignallingServer } from "../../src/signalling/SignallingServer.ts";
-import { runCleanups } from "../../test/helpers/cleanup.ts";
+import { onCleanup, runCleanups } from "../../test/helpers/cleanup.ts";
 import { launchBrowserOn } from "../../test/helpers/device.ts";
 import type { Impairment } from "../../test/helpers/linkemu.ts";
 import { type BedHost, bedAvailable, NetBed } from "../../test/helpers/netbed.ts";
@@ -244,6 +244,9 @@ async function startDevice(host: BedHost, signalling: string, codec: string, nam
     ...(process.env.BENCH_DEVICE_FLAGS?.split(" ").filter(Boolean) ?? []),
   ]);
   await device.waitFor(/registered as producer/, 30_000);
+  // BENCH_DEVICE_LOG=PREFIX keeps each device's log (PREFIX-NAME.log) for a look at its decisions.
+  const keep = process.env.BENCH_DEVICE_LOG;
+  if (keep) onCleanup(() => writeFileSync(`${keep}-${name}.log`, device.output()));
   return device;
 }
 

@@ -54,7 +54,7 @@ describe("video pipelines", () => {
     ).toMatchSnapshot();
   });
 
-  it("the ladder: one capture, one encoder per rung (scaled below the top), a leaky queue each, one rtpbin session each", () => {
+  it("the ladder: one capture, one encoder per rung (scaled below the top, one thread), one rtpbin session each", () => {
     const ladder = [
       { width: 640, height: 480, bitrateKbps: 1000 },
       { width: 320, height: 240, bitrateKbps: 250 },
@@ -72,6 +72,8 @@ describe("video pipelines", () => {
     expect(argv.filter((token) => token === "v4l2src")).toHaveLength(1);
     expect(argv.filter((token) => token === "vp8enc")).toHaveLength(3);
     expect(argv).toContain("target-bitrate=250000");
+    // Two threads on a small picture cost ten times the CPU of one (src/media/constants.ts).
+    expect(argv.filter((token) => token === "threads=1")).toHaveLength(2);
   });
 
   it("the ladder in H.264 on a Pi: the hardware encoder takes the top rung, x264 or OpenH264 the others", () => {

@@ -192,6 +192,7 @@ function encodeBranch(
       index === 0 || settings.codec !== "h264"
         ? settings.h264Encoder
         : softwareH264Encoder(settings.h264Encoder),
+    threads: index === 0 ? undefined : LADDER_RUNG_ENCODER_THREADS,
   };
   return {
     encode: [

@@ -6,7 +6,7 @@
  * numbers and a clock: src/device/ProducerSession.ts feeds it and acts.
  *
  * - Down fast: as soon as the estimate is below what the current layer sends, to the best layer that
- *   fits; or one layer at a time while the loss stays high.
+ *   fits; or one layer at a time while the loss stays high for a second.
  * - Up slowly: a receiver's estimate never rises far above what it receives (GCC caps it at 1.5 times
  *   the incoming rate), so the next layer up can only be tried. It is tried after the estimate has
  *   shown headroom and the loss stayed low for a while; a try that ends in a move down within a few
@@ -18,7 +18,9 @@ import {
   LAYER_DOWN_GRACE_MS,
   LAYER_DOWN_LOSS,
   LAYER_HEADROOM,
+  LAYER_LOSS_WINDOW_MS,
   LAYER_PROBE_FAILED_WITHIN_MS,
+  LAYER_UP_HEADROOM,
   LAYER_UP_HOLD_MAX_MS,
   LAYER_UP_HOLD_MS,
   LAYER_UP_LOSS,
@@ -36,8 +38,8 @@ export class LayerPolicy {
   #estimate: number | undefined;
   #estimateAtSwitch: number | undefined;
   #loss = 0;
-  /** Receiver reports in a row with high loss. */
-  #lossyReports = 0;
+  /** Recent receiver reports' loss: [time, fraction]. */
+  readonly #losses: Array<[number, number]> = [];
   #lastSwitchAt: number;
   #lastSwitchUp = false;
   #upHoldMs = LAYER_UP_HOLD_MS;
@@ -71,7 +73,7 @@ export class LayerPolicy {
     this.#lastSwitchUp = up;
     this.#estimateAtSwitch = this.#estimate;
     this.#goodSince = undefined;
-    this.#lossyReports = 0;
+    this.#losses.length = 0;
   }
 
   /** A REMB from the viewer, bit/s. */
@@ -83,8 +85,25 @@ export class LayerPolicy {
   /** A receiver report's fraction lost (0–1) for our video. */
   onLoss(fraction: number, now: number): LayerDecision | undefined {
     this.#loss = fraction;
-    this.#lossyReports = fraction >= LAYER_DOWN_LOSS ? this.#lossyReports + 1 : 0;
+    this.#losses.push([now, fraction]);
+    while ((this.#losses[0]?.[0] ?? now) < now - LAYER_LOSS_WINDOW_MS) this.#losses.shift();
     return this.#decide(now);
+  }
+
+  /**
+   * The mean loss over the last {@link LAYER_LOSS_WINDOW_MS}, once reports cover that long since the
+   * last move: a browser sends a report with every NACK, so a burst (a keyframe into a shallow queue)
+   * gives many lossy reports within milliseconds.
+   */
+  #sustainedLoss(now: number): number {
+    const first = this.#losses[0];
+    if (
+      !first ||
+      now - this.#lastSwitchAt < LAYER_LOSS_WINDOW_MS ||
+      now - first[0] < LAYER_LOSS_WINDOW_MS / 2
+    )
+      return 0;
+    return this.#losses.reduce((sum, [, fraction]) => sum + fraction, 0) / this.#losses.length;
   }
 
   /** Something else says the viewer cannot keep up (it asks for keyframes all the time). */
@@ -113,13 +132,18 @@ export class LayerPolicy {
         return this.#move(layer, now, `estimate ${Math.round(available / 1000)} kbit/s for video`);
       }
     }
-    if (this.#lossyReports >= 2 && this.#current < this.#bitrates.length - 1) {
-      return this.#move(this.#current + 1, now, `loss ${Math.round(this.#loss * 100)} %`);
+    const loss = this.#sustainedLoss(now);
+    if (loss >= LAYER_DOWN_LOSS && this.#current < this.#bitrates.length - 1) {
+      return this.#move(this.#current + 1, now, `loss ${Math.round(loss * 100)} %`);
     }
     if (this.#current === 0) return undefined;
     const next = this.#bitrates[this.#current - 1] as number;
-    // Headroom: the estimate is well above what the current layer needs (or, with no estimate, no loss).
-    const roomy = available === undefined ? true : available >= current * LAYER_HEADROOM ** 2;
+    // Headroom: the estimate has grown well past what the viewer gets now — as far as a receiver's
+    // estimate goes above its incoming rate (or, with no estimate, no loss).
+    const roomy =
+      this.#estimate === undefined
+        ? true
+        : this.#estimate >= (current + LAYER_AUDIO_RESERVE_BPS) * LAYER_UP_HEADROOM;
     const good = roomy && this.#loss < LAYER_UP_LOSS;
     if (!good) {
       this.#goodSince = undefined;

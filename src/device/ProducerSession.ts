@@ -207,6 +207,7 @@ export class ProducerSession extends PeerSession {
         const feedback = (packet as RtcpPayloadSpecificFeedback).feedback;
         if (feedback instanceof ReceiverEstimatedMaxBitrate) {
           const bps = Number(feedback.bitrate);
+          this.log.info({ bps }, "DEBUG remb");
           budget.estimateBps = bps;
           act(policy.onEstimate(bps, now));
         }
@@ -215,6 +216,7 @@ export class ProducerSession extends PeerSession {
         if (!report) return;
         const rtt = this.pc.iceTransports[0]?.connection.nominated?.rtt;
         budget.rttMs = rtt === undefined ? undefined : rtt * 1000;
+        this.log.info({ loss: report.fractionLost }, "DEBUG rr");
         act(policy.onLoss(report.fractionLost / 256, now));
       }
     };

@@ -78,14 +78,22 @@ export const LAYER_AUDIO_RESERVE_BPS = 90_000;
  * busy pictures and keyframes (vp8enc by about 15 %), and a link run at its limit queues.
  */
 export const LAYER_HEADROOM = 1.2;
-/** Receiver-reported loss (fraction) that, twice in a row, moves a viewer down a layer. */
+/** Receiver-reported loss (fraction), on average over {@link LAYER_LOSS_WINDOW_MS}, that moves a viewer down a layer. */
 export const LAYER_DOWN_LOSS = 0.1;
+/** The window over which loss must persist to move a viewer down, ms. */
+export const LAYER_LOSS_WINDOW_MS = 1000;
+/**
+ * A viewer is tried on the next layer up once the estimate is this far above what it gets now (its
+ * layer and the audio): a receiver's estimate grows to at most 1.5 times its incoming rate (GCC), and
+ * only when the link has room.
+ */
+export const LAYER_UP_HEADROOM = 1.3;
 /** Loss (fraction) under which a viewer may be tried on the next layer up. */
 export const LAYER_UP_LOSS = 0.02;
 /** How long the link must look good, and the last move be past, before a try up, ms (doubled per failed try). */
 export const LAYER_UP_HOLD_MS = 4000;
 /** The longest wait between tries up, ms. */
-export const LAYER_UP_HOLD_MAX_MS = 32_000;
+export const LAYER_UP_HOLD_MAX_MS = 16_000;
 /** A move down this soon after a try up means the try failed, ms. */
 export const LAYER_PROBE_FAILED_WITHIN_MS = 6000;
 /**

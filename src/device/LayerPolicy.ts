@@ -124,8 +124,10 @@ export class LayerPolicy {
     const settling =
       this.#lastSwitchUp &&
       now - this.#lastSwitchAt < LAYER_DOWN_GRACE_MS &&
-      (this.#estimate ?? 0) >= (this.#estimateAtSwitch ?? 0) * LAYER_HEADROOM;
-    if (available !== undefined && !settling && available < current) {
+      (this.#estimate ?? 0) * LAYER_HEADROOM >= (this.#estimateAtSwitch ?? 0);
+    // Down when the estimate is clearly under the layer: a receiver's estimate hovers around what it
+    // receives when the link has room, so "just under" is no sign of congestion.
+    if (available !== undefined && !settling && available * LAYER_HEADROOM < current) {
       const fits = this.#bitrates.findIndex((bitrate) => bitrate * LAYER_HEADROOM <= available);
       const layer = fits < 0 ? this.#bitrates.length - 1 : Math.max(fits, this.#current + 1);
       if (layer !== this.#current && layer < this.#bitrates.length) {

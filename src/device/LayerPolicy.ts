@@ -5,8 +5,8 @@
  * receiver reports (RFC 3550 §6.4.1), as a backstop where there is no estimate. Pure decisions on
  * numbers and a clock: src/device/ProducerSession.ts feeds it and acts.
  *
- * - Down fast: as soon as the estimate is below what the current layer sends, to the best layer that
- *   fits; or one layer at a time while the loss stays high for a second.
+ * - Down fast: as soon as the estimate falls (the receiver saw congestion), to the best layer that
+ *   fits it; or one layer at a time while the loss stays high for a second.
  * - Up slowly: a receiver's estimate never rises far above what it receives (GCC caps it at 1.5 times
  *   the incoming rate), so the next layer up can only be tried. It is tried after the estimate has
  *   shown headroom and the loss stayed low for a while; a try that ends in a move down within a few
@@ -15,8 +15,10 @@
  */
 import {
   LAYER_AUDIO_RESERVE_BPS,
-  LAYER_DOWN_GRACE_MS,
   LAYER_DOWN_LOSS,
+  LAYER_ESTIMATE_FALL,
+  LAYER_ESTIMATE_FAR_UNDER,
+  LAYER_ESTIMATE_WINDOW_MS,
   LAYER_HEADROOM,
   LAYER_LOSS_WINDOW_MS,
   LAYER_PROBE_FAILED_WITHIN_MS,
@@ -36,7 +38,9 @@ export class LayerPolicy {
   readonly #bitrates: readonly number[];
   #current: number;
   #estimate: number | undefined;
-  #estimateAtSwitch: number | undefined;
+  #sending: number | undefined;
+  /** Recent estimates: [time, bit/s]. */
+  readonly #estimates: Array<[number, number]> = [];
   #loss = 0;
   /** Recent receiver reports' loss: [time, fraction]. */
   readonly #losses: Array<[number, number]> = [];
@@ -71,15 +75,31 @@ export class LayerPolicy {
     this.#current = layer;
     this.#lastSwitchAt = now;
     this.#lastSwitchUp = up;
-    this.#estimateAtSwitch = this.#estimate;
     this.#goodSince = undefined;
     this.#losses.length = 0;
+    // The estimate at the move is where a fall is measured from.
+    this.#estimates.length = 0;
+    if (this.#estimate !== undefined) this.#estimates.push([now, this.#estimate]);
   }
 
-  /** A REMB from the viewer, bit/s. */
-  onEstimate(bps: number, now: number): LayerDecision | undefined {
+  /**
+   * A REMB from the viewer, bit/s, and what the viewer is being sent now (video and audio, bit/s;
+   * the layer's own bitrate when unknown).
+   */
+  onEstimate(bps: number, now: number, sendingBps?: number): LayerDecision | undefined {
     this.#estimate = bps;
-    return this.#decide(now);
+    this.#sending = sendingBps;
+    this.#estimates.push([now, bps]);
+    while ((this.#estimates[0]?.[0] ?? now) < now - LAYER_ESTIMATE_WINDOW_MS) this.#estimates.shift();
+    const decision = this.#decide(now);
+    return decision;
+  }
+
+  /** The highest estimate in the last {@link LAYER_ESTIMATE_WINDOW_MS} (since the last move). */
+  get #estimatePeak(): number | undefined {
+    let peak: number | undefined;
+    for (const [, bps] of this.#estimates) peak = Math.max(peak ?? 0, bps);
+    return peak;
   }
 
   /** A receiver report's fraction lost (0–1) for our video. */
@@ -119,19 +139,13 @@ export class LayerPolicy {
       this.#lastSwitchUp = false;
     }
     const current = this.#bitrates[this.#current] as number;
-    const available = this.#estimate === undefined ? undefined : this.#estimate - LAYER_AUDIO_RESERVE_BPS;
-    // Right after a move up the estimate still describes the old rate: only a fall says anything then.
-    const settling =
-      this.#lastSwitchUp &&
-      now - this.#lastSwitchAt < LAYER_DOWN_GRACE_MS &&
-      (this.#estimate ?? 0) * LAYER_HEADROOM >= (this.#estimateAtSwitch ?? 0);
-    // Down when the estimate is clearly under the layer: a receiver's estimate hovers around what it
-    // receives when the link has room, so "just under" is no sign of congestion.
-    if (available !== undefined && !settling && available * LAYER_HEADROOM < current) {
+    const estimate = this.#estimate;
+    if (estimate !== undefined && this.#congested(estimate, current, now)) {
+      const available = estimate - LAYER_AUDIO_RESERVE_BPS;
       const fits = this.#bitrates.findIndex((bitrate) => bitrate * LAYER_HEADROOM <= available);
       const layer = fits < 0 ? this.#bitrates.length - 1 : Math.max(fits, this.#current + 1);
       if (layer !== this.#current && layer < this.#bitrates.length) {
-        return this.#move(layer, now, `estimate ${Math.round(available / 1000)} kbit/s for video`);
+        return this.#move(layer, now, `estimate fell to ${Math.round(available / 1000)} kbit/s for video`);
       }
     }
     const loss = this.#sustainedLoss(now);
@@ -140,12 +154,10 @@ export class LayerPolicy {
     }
     if (this.#current === 0) return undefined;
     const next = this.#bitrates[this.#current - 1] as number;
-    // Headroom: the estimate has grown well past what the viewer gets now — as far as a receiver's
-    // estimate goes above its incoming rate (or, with no estimate, no loss).
-    const roomy =
-      this.#estimate === undefined
-        ? true
-        : this.#estimate >= (current + LAYER_AUDIO_RESERVE_BPS) * LAYER_UP_HEADROOM;
+    // The link is not what limits the viewer: its estimate is at or above what it is sent now (with
+    // no estimate: no loss). Then the next layer up is tried.
+    const sending = this.#sending || current + LAYER_AUDIO_RESERVE_BPS;
+    const roomy = estimate === undefined || estimate >= sending * LAYER_UP_HEADROOM;
     const good = roomy && this.#loss < LAYER_UP_LOSS;
     if (!good) {
       this.#goodSince = undefined;
@@ -154,6 +166,20 @@ export class LayerPolicy {
     this.#goodSince ??= now;
     if (now - this.#goodSince < this.#upHoldMs || now - this.#lastSwitchAt < this.#upHoldMs) return undefined;
     return this.#move(this.#current - 1, now, `trying ${Math.round(next / 1000)} kbit/s`);
+  }
+
+  /**
+   * Whether the estimate says the link is congested. A receiver's estimate rises slowly while the link
+   * has room and is cut at once on congestion (GCC's overuse: to 85 % of what arrives), so it is its
+   * fall that says "too much", not its level — after a move up it stays under the new layer's
+   * bitrate for seconds on a link that carries it. Or it is far under the current layer (but not
+   * while a move up is being tried: the estimate needs seconds to follow).
+   */
+  #congested(estimate: number, current: number, now: number): boolean {
+    const peak = this.#estimatePeak ?? estimate;
+    if (estimate < peak * LAYER_ESTIMATE_FALL) return true;
+    const trying = this.#lastSwitchUp && now - this.#lastSwitchAt < LAYER_PROBE_FAILED_WITHIN_MS;
+    return !trying && estimate < (current + LAYER_AUDIO_RESERVE_BPS) * LAYER_ESTIMATE_FAR_UNDER;
   }
 
   #move(layer: number, now: number, reason: string): LayerDecision {

@@ -207,16 +207,16 @@ export class ProducerSession extends PeerSession {
         const feedback = (packet as RtcpPayloadSpecificFeedback).feedback;
         if (feedback instanceof ReceiverEstimatedMaxBitrate) {
           const bps = Number(feedback.bitrate);
-          this.log.info({ bps }, "DEBUG remb");
           budget.estimateBps = bps;
-          act(policy.onEstimate(bps, now));
+          const sending = this.counters.video.counts().bitrate + this.counters.audio.counts().bitrate;
+          this.log.info({ bps, sending }, "DEBUG remb");
+          act(policy.onEstimate(bps, now, sending));
         }
       } else if (packet.type === RtcpRrPacket.type || packet.type === RtcpSrPacket.type) {
         const report = (packet as RtcpRrPacket).reports.find((block) => block.ssrc === sender.ssrc);
         if (!report) return;
         const rtt = this.pc.iceTransports[0]?.connection.nominated?.rtt;
         budget.rttMs = rtt === undefined ? undefined : rtt * 1000;
-        this.log.info({ loss: report.fractionLost }, "DEBUG rr");
         act(policy.onLoss(report.fractionLost / 256, now));
       }
     };

@@ -84,10 +84,10 @@ export const LAYER_DOWN_LOSS = 0.1;
 export const LAYER_LOSS_WINDOW_MS = 1000;
 /**
  * A viewer is tried on the next layer up once the estimate is this far above what it gets now (its
- * layer and the audio): a receiver's estimate grows to at most 1.5 times its incoming rate (GCC), and
- * only when the link has room.
+ * layer and the audio): the link is not congested. A receiver's estimate grows slowly and to at most
+ * 1.5 times its incoming rate (GCC), so it can never show room for the next layer itself.
  */
-export const LAYER_UP_HEADROOM = 1.3;
+export const LAYER_UP_HEADROOM = 1;
 /** Loss (fraction) under which a viewer may be tried on the next layer up. */
 export const LAYER_UP_LOSS = 0.02;
 /** How long the link must look good, and the last move be past, before a try up, ms (doubled per failed try). */
@@ -97,10 +97,15 @@ export const LAYER_UP_HOLD_MAX_MS = 16_000;
 /** A move down this soon after a try up means the try failed, ms. */
 export const LAYER_PROBE_FAILED_WITHIN_MS = 6000;
 /**
- * After a move up, the estimate describes the old layer's rate for about a second (REMB is sent about
- * once a second, sooner on a fall): only a falling estimate moves the viewer down during this, ms.
+ * An estimate under this share of the highest one of the last {@link LAYER_ESTIMATE_WINDOW_MS} is a
+ * fall: congestion. GCC cuts its estimate to 85 % of what arrives on overuse; a REMB that changes by
+ * 3 % or more is sent at once.
  */
-export const LAYER_DOWN_GRACE_MS = 2500;
+export const LAYER_ESTIMATE_FALL = 0.9;
+/** The window in which a fall of the estimate is looked for, ms (REMB comes about once a second). */
+export const LAYER_ESTIMATE_WINDOW_MS = 3000;
+/** An estimate under half of what the current layer and the audio need is congestion whatever its trend. */
+export const LAYER_ESTIMATE_FAR_UNDER = 0.5;
 
 // ---- Answering NACKs (src/device/RetransmissionBudget.ts) ----
 

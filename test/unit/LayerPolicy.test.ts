@@ -10,19 +10,30 @@ import { LayerPolicy } from "../../src/device/LayerPolicy.ts";
 const LADDER = [1_000_000, 250_000, 150_000];
 
 describe("LayerPolicy", () => {
-  it("down fast: an estimate under the current layer moves the viewer straight to the layer that fits", () => {
+  it("down fast: an estimate that falls moves the viewer straight to the layer that fits it", () => {
     const policy = new LayerPolicy(LADDER, 0, 0);
     expect(policy.onEstimate(2_000_000, 1000)).toBeUndefined();
     // 600 kbit/s link: ~520 kbit/s estimated, ~430 for video → the half layer (250 × 1.2 fits).
-    expect(policy.onEstimate(520_000, 2000)).toEqual({ layer: 1, reason: "estimate 430 kbit/s for video" });
+    expect(policy.onEstimate(520_000, 2000)).toEqual({
+      layer: 1,
+      reason: "estimate fell to 430 kbit/s for video",
+    });
     // 250 kbit/s: the floor.
     expect(policy.onEstimate(250_000, 3000)?.layer).toBe(2);
   });
 
   it("audio is kept aside: an estimate that only covers the video layer is not enough", () => {
     const policy = new LayerPolicy(LADDER, 0, 0);
+    expect(policy.onEstimate(2_000_000, 500)).toBeUndefined();
     // 900 kbit/s would carry the 1 Mbit/s layer with its 20 % margin if audio took nothing.
     expect(policy.onEstimate(900_000, 1000)?.layer).toBe(1);
+  });
+
+  it("an estimate that rises slowly under a layer the link carries is no reason to move down; a fall is", () => {
+    const policy = new LayerPolicy(LADDER, 0, 0);
+    for (let t = 0; t < 10_000; t += 500)
+      expect(policy.onEstimate(700_000 + t * 10, t, 1_200_000)).toBeUndefined();
+    expect(policy.onEstimate(600_000, 10_500, 1_200_000)?.layer).toBe(1);
   });
 
   it("up slowly: only after the estimate showed headroom and the loss stayed low for a while", () => {

@@ -21,6 +21,7 @@ import {
   LAYER_ESTIMATE_WINDOW_MS,
   LAYER_HEADROOM,
   LAYER_LOSS_WINDOW_MS,
+  LAYER_MOVE_SETTLE_MS,
   LAYER_PROBE_FAILED_WITHIN_MS,
   LAYER_UP_HEADROOM,
   LAYER_UP_HOLD_MAX_MS,
@@ -77,9 +78,8 @@ export class LayerPolicy {
     this.#lastSwitchUp = up;
     this.#goodSince = undefined;
     this.#losses.length = 0;
-    // The estimate at the move is where a fall is measured from.
+    // A fall is measured from the estimates after the move has settled.
     this.#estimates.length = 0;
-    if (this.#estimate !== undefined) this.#estimates.push([now, this.#estimate]);
   }
 
   /**
@@ -89,7 +89,7 @@ export class LayerPolicy {
   onEstimate(bps: number, now: number, sendingBps?: number): LayerDecision | undefined {
     this.#estimate = bps;
     this.#sending = sendingBps;
-    this.#estimates.push([now, bps]);
+    if (now - this.#lastSwitchAt >= LAYER_MOVE_SETTLE_MS) this.#estimates.push([now, bps]);
     while ((this.#estimates[0]?.[0] ?? now) < now - LAYER_ESTIMATE_WINDOW_MS) this.#estimates.shift();
     const decision = this.#decide(now);
     return decision;
@@ -176,6 +176,9 @@ export class LayerPolicy {
    * while a move up is being tried: the estimate needs seconds to follow).
    */
   #congested(estimate: number, current: number, now: number): boolean {
+    // A move's keyframe is a burst the receiver may read as congestion: its estimate right after one
+    // says nothing about the link.
+    if (now - this.#lastSwitchAt < LAYER_MOVE_SETTLE_MS) return false;
     const peak = this.#estimatePeak ?? estimate;
     if (estimate < peak * LAYER_ESTIMATE_FALL) return true;
     const trying = this.#lastSwitchUp && now - this.#lastSwitchAt < LAYER_PROBE_FAILED_WITHIN_MS;

@@ -98,10 +98,16 @@ export const LAYER_UP_HOLD_MAX_MS = 16_000;
 export const LAYER_PROBE_FAILED_WITHIN_MS = 6000;
 /**
  * An estimate under this share of the highest one of the last {@link LAYER_ESTIMATE_WINDOW_MS} is a
- * fall: congestion. GCC cuts its estimate to 85 % of what arrives on overuse; a REMB that changes by
- * 3 % or more is sent at once.
+ * fall: congestion. GCC cuts its estimate to 85 % of what arrives on overuse (a REMB that falls by 3 %
+ * or more is sent at once); smaller dips come and go on a link with room.
  */
-export const LAYER_ESTIMATE_FALL = 0.9;
+export const LAYER_ESTIMATE_FALL = 0.8;
+/**
+ * After a move, the receiver's estimate is not read for this long, ms: the new layer's keyframe is a
+ * burst that its delay-based detector may take for congestion (measured: a move down on a 2 Mbit/s link
+ * was followed by a REMB of 210 kbit/s within a second, and a second move down).
+ */
+export const LAYER_MOVE_SETTLE_MS = 2000;
 /** The window in which a fall of the estimate is looked for, ms (REMB comes about once a second). */
 export const LAYER_ESTIMATE_WINDOW_MS = 3000;
 /** An estimate under half of what the current layer and the audio need is congestion whatever its trend. */

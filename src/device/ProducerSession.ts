@@ -209,7 +209,6 @@ export class ProducerSession extends PeerSession {
           const bps = Number(feedback.bitrate);
           budget.estimateBps = bps;
           const sending = this.counters.video.counts().bitrate + this.counters.audio.counts().bitrate;
-          this.log.info({ bps, sending }, "DEBUG remb");
           act(policy.onEstimate(bps, now, sending));
         }
       } else if (packet.type === RtcpRrPacket.type || packet.type === RtcpSrPacket.type) {

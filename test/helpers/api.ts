@@ -3,14 +3,14 @@
  * token of each role (made by `device-rtc token create`, as an owner would), the owner password it
  * prints, its CA, and `call()` — real HTTPS against it with a chosen credential.
  */
-import { mkdtempSync, readFileSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { BrowserContext, Page } from "playwright-core";
 import type { Role } from "../../src/auth/roles.ts";
 import { type Child, startCli } from "./processes.ts";
 import { type HttpResult, httpsRequest } from "./secure-server.ts";
-import { openServePage, type Served, startServe } from "./serve.ts";
+import { openServePage, type Served, serveTestDevice } from "./serve.ts";
 
 export interface CallOptions {
   method?: string;
@@ -65,20 +65,9 @@ export async function startApiServe(extra: string[] = []): Promise<ApiServe> {
     talk: await cliToken(dataDir, "talk"),
     admin: await cliToken(dataDir, "admin"),
   };
-  const port = 23000 + Math.floor(Math.random() * 10000);
-  const served = await startServe(dataDir, port, [
-    "--name",
-    "Porch",
-    "--video",
-    "test",
-    "--audio",
-    "test",
-    ...extra,
-  ]);
-  const child = served.child;
+  const served = await serveTestDevice(extra, { dataDir });
+  const { child, port, ca, origin } = served;
   const ownerPassword = (await child.waitFor(/Owner password[^:]*: (\S+)/))[1] as string;
-  const ca = readFileSync(join(dataDir, "pki", "ca.crt"), "utf8");
-  const origin = new URL(served.url).origin;
   return {
     served,
     child,

@@ -15,3 +15,11 @@ export function capturedLogger() {
   });
   return { logger: createLogger("test", { level: "debug", destination: stream }), lines };
 }
+
+/** The JSON log lines among what a process printed (its other lines, e.g. a banner, are skipped). */
+export function jsonLogLines(output: string): Array<{ level: string; msg: string; [key: string]: unknown }> {
+  return output
+    .split("\n")
+    .filter((line) => line.startsWith("{"))
+    .map((line) => JSON.parse(line));
+}

@@ -11,6 +11,8 @@ export interface Child {
   readonly process: ChildProcess;
   /** Everything written to stdout and stderr so far. */
   output(): string;
+  /** What it wrote to stderr alone so far (a banner meant for the terminal, the JSON log lines). */
+  stderr(): string;
   /** Resolves with the first match of `pattern` in the output (waiting for it if needed). */
   waitFor(pattern: RegExp, timeoutMs?: number): Promise<RegExpMatchArray>;
   /** Resolves with the exit code (or the signal name) once the process has exited. */
@@ -41,13 +43,17 @@ export function startChild(
     detached: true, // its own process group, so stop() reaches its children too
   });
   let output = "";
+  let stderr = "";
   const waiters = new Set<() => void>();
   const onData = (chunk: Buffer) => {
     output += chunk.toString("utf8");
     for (const waiter of waiters) waiter();
   };
   child.stdout?.on("data", onData);
-  child.stderr?.on("data", onData);
+  child.stderr?.on("data", (chunk: Buffer) => {
+    stderr += chunk.toString("utf8");
+    onData(chunk);
+  });
   const exit = new Promise<number | string>((resolve) => {
     child.once("exit", (code, signal) => {
       resolve(code ?? signal ?? "unknown");
@@ -70,6 +76,7 @@ export function startChild(
   const handle: Child = {
     process: child,
     output: () => output,
+    stderr: () => stderr,
     waitFor(pattern, timeoutMs = 20_000) {
       return new Promise((resolve, reject) => {
         const check = () => {

@@ -7,7 +7,8 @@
  * Extra flags, environment and HTTP headers can be passed through, so a credential can be added
  * once `serve` asks for one.
  */
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { BrowserContext, Page } from "playwright-core";
 import { spkiFingerprint } from "../../src/pki/certificates.ts";
@@ -20,6 +21,10 @@ export interface Served {
   child: Child;
   /** The address a user on the LAN opens (https://<device's LAN address>:<port>/). */
   url: string;
+  /** The same without the path (https://host:port). */
+  origin: string;
+  /** serve's CA certificate (PEM): what a client trusts to reach it. */
+  readonly ca: string;
   dataDir: string;
   port: number;
   bed?: NetBed;
@@ -32,6 +37,27 @@ export interface ServeOptions {
   /** An existing bed (e.g. to restart `serve` on the same host). */
   bed?: NetBed;
   host?: BedHost;
+  /**
+   * On this machine's 127.0.0.1 even where the bed is available: for tests that reach `serve` from
+   * this process (signalling clients, HTTPS requests) rather than from a browser on the LAN.
+   */
+  local?: boolean;
+}
+
+/** The device these tests serve: named "Porch", with GStreamer's test picture and tone. */
+export const TEST_DEVICE_FLAGS = ["--name", "Porch", "--video", "test", "--audio", "test"];
+
+/**
+ * `device-rtc serve` of the test device (TEST_DEVICE_FLAGS) with `args`, in a fresh data directory and
+ * on a random port unless given (the same ones restart it on its data); waits until the device registered.
+ */
+export function serveTestDevice(
+  args: string[] = [],
+  options: ServeOptions & { dataDir?: string; port?: number } = {},
+): Promise<Served> {
+  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), "device-rtc-data-"));
+  const port = options.port ?? 23000 + Math.floor(Math.random() * 10000);
+  return startServe(dataDir, port, [...TEST_DEVICE_FLAGS, ...args], options);
 }
 
 /** Starts `device-rtc serve --data-dir DIR --port PORT ARGS…` and waits until the device registered. */
@@ -42,16 +68,29 @@ export async function startServe(
   options: ServeOptions = {},
 ): Promise<Served> {
   const argv = ["serve", "--data-dir", dataDir, "--port", String(port), ...args];
-  if (bedAvailable()) {
+  const scheme = args.includes("--no-tls") ? "http" : "https";
+  const served = (child: Child, address: string, bed?: NetBed, host?: BedHost): Served => ({
+    child,
+    url: `${scheme}://${address}:${port}/`,
+    origin: `${scheme}://${address}:${port}`,
+    // Read when asked: serve made it before the device registered (none with --no-tls).
+    get ca() {
+      return readFileSync(join(dataDir, "pki", "ca.crt"), "utf8");
+    },
+    dataDir,
+    port,
+    ...(bed && host ? { bed, host } : {}),
+  });
+  if (bedAvailable() && !options.local) {
     const bed = options.bed ?? (await NetBed.create());
     const host = options.host ?? (await bed.host("device"));
     const child = host.cli(argv, options.env);
     await child.waitFor(/registered as producer/, 30_000);
-    return { child, url: `https://${host.address}:${port}/`, dataDir, port, bed, host };
+    return served(child, host.address, bed, host);
   }
   const child = startCli([...argv, ...loopbackFlags()], options.env);
   await child.waitFor(/registered as producer/, 30_000);
-  return { child, url: `https://127.0.0.1:${port}/`, dataDir, port };
+  return served(child, "127.0.0.1");
 }
 
 export interface ServePageOptions {
@@ -71,8 +110,7 @@ export async function openServePage(
   served: Served,
   options: ServePageOptions = {},
 ): Promise<{ page: Page; log: string[]; browser: BrowserContext; grantMedia: () => Promise<void> }> {
-  const ca = readFileSync(join(served.dataDir, "pki", "ca.crt"), "utf8");
-  const args = [`--ignore-certificate-errors-spki-list=${spkiFingerprint(ca)}`];
+  const args = [`--ignore-certificate-errors-spki-list=${spkiFingerprint(served.ca)}`];
   const permissions = options.permissions ?? (served.bed ? "ask" : "granted");
   const browser = served.bed
     ? await launchBrowserOn(await served.bed.host("viewer"), [], { args, permissions })

@@ -4,6 +4,7 @@
 import WebSocket from "ws";
 import { SignallingServer, type SignallingServerOptions } from "../../src/signalling/SignallingServer.ts";
 import { onCleanup } from "./cleanup.ts";
+import { type Child, startCli } from "./processes.ts";
 
 export class TestPeer {
   readonly socket: WebSocket;
@@ -98,6 +99,17 @@ export async function startServer(
   const server = await SignallingServer.create({ host: "127.0.0.1", port: 0, ...options });
   onCleanup(() => server.close());
   return { server, url: `ws://127.0.0.1:${server.address?.port}` };
+}
+
+/**
+ * Starts `device-rtc signalling --host 127.0.0.1 --port PORT ARGS…` as a child on a random port and
+ * waits until it listens: the server as a user runs it, with its flags and its log.
+ */
+export async function startSignallingCli(args: string[] = []): Promise<{ child: Child; url: string }> {
+  const port = 20000 + Math.floor(Math.random() * 20000);
+  const child = startCli(["signalling", "--host", "127.0.0.1", "--port", String(port), ...args]);
+  await child.waitFor(/listening on/);
+  return { child, url: `ws://127.0.0.1:${port}` };
 }
 
 /** Waits until `condition` holds (polling), or fails with `what`. */

@@ -12,7 +12,7 @@ import { describe, expect, it } from "vitest";
 import { waitInPage } from "../helpers/browser.ts";
 import { wavRms } from "../helpers/media.ts";
 import { bedAvailable } from "../helpers/netbed.ts";
-import { openServePage, startServe } from "../helpers/serve.ts";
+import { openServePage, serveTestDevice } from "../helpers/serve.ts";
 import { eventually } from "../helpers/signalling.ts";
 
 const VIDEO = (id: string) =>
@@ -33,21 +33,11 @@ describe.runIf(bedAvailable())("newcomer on the LAN bed", () => {
   it("opens the printed LAN pairing link: the picture plays, Talk reaches the speaker, Camera echoes", async () => {
     const dataDir = mkdtempSync(join(tmpdir(), "device-rtc-data-"));
     const wav = join(dataDir, "speaker.wav");
-    const port = 23000 + Math.floor(Math.random() * 10000);
-    const served = await startServe(dataDir, port, [
-      "--name",
-      "Porch",
-      "--video",
-      "test",
-      "--audio",
-      "test",
-      "--speaker",
-      `file:${wav}`,
-      "--incoming-video",
-      "echo",
-    ]);
+    const served = await serveTestDevice(["--speaker", `file:${wav}`, "--incoming-video", "echo"], {
+      dataDir,
+    });
     // The link printed for the device's LAN address (the one a phone on the LAN would open).
-    const origin = new URL(served.url).origin.replaceAll(".", "\\.");
+    const origin = served.origin.replaceAll(".", "\\.");
     const link = served.child.output().match(new RegExp(`${origin}/pair#code=[A-Za-z0-9_%-]+`))?.[0];
     if (!link) throw new Error(`no pairing link for ${served.url}:\n${served.child.output()}`);
     const { page, log, grantMedia } = await openServePage(served, { path: link.slice(served.url.length) });

@@ -3,16 +3,12 @@
  * sessions on one connection, many sending sessions, 1 MiB metas amplified into every `list` reply,
  * hundreds of connections from one address. Every limit has a flag, a default, a log line and a test.
  */
-import { mkdtempSync, readFileSync } from "node:fs";
 import type { IncomingMessage } from "node:http";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { loopbackFlags } from "../helpers/device.ts";
-import { capturedLogger } from "../helpers/logs.ts";
-import { type Child, startCli } from "../helpers/processes.ts";
+import { capturedLogger, jsonLogLines } from "../helpers/logs.ts";
 import { httpsRequest } from "../helpers/secure-server.ts";
-import { eventually, startServer, TestPeer } from "../helpers/signalling.ts";
+import { serveTestDevice } from "../helpers/serve.ts";
+import { eventually, startServer, startSignallingCli, TestPeer } from "../helpers/signalling.ts";
 
 async function producer(url: string, name = "cam"): Promise<TestPeer> {
   const peer = await TestPeer.connect(url);
@@ -133,29 +129,9 @@ describe("connections per address", () => {
   });
 });
 
-/** The JSON log lines a `device-rtc` child wrote so far. */
-function logLines(child: Child): Array<{ level: string; msg: string; [key: string]: unknown }> {
-  return child
-    .output()
-    .split("\n")
-    .filter((line) => line.startsWith("{"))
-    .map((line) => JSON.parse(line));
-}
-
 describe("a peer that stops reading", () => {
   it("is disconnected once --max-send-backlog-bytes wait for it, with a warning; the others go on", async () => {
-    const port = 20000 + Math.floor(Math.random() * 20000);
-    const server = startCli([
-      "signalling",
-      "--host",
-      "127.0.0.1",
-      "--port",
-      String(port),
-      "--max-send-backlog-bytes",
-      String(256 * 1024),
-    ]);
-    await server.waitFor(/listening on/);
-    const url = `ws://127.0.0.1:${port}`;
+    const { child: server, url } = await startSignallingCli(["--max-send-backlog-bytes", String(256 * 1024)]);
     const cam = await producer(url);
     const reader = await TestPeer.connect(url);
     reader.send(`{"type":"startSession","peerId":"${cam.id}"}`);
@@ -173,7 +149,7 @@ describe("a peer that stops reading", () => {
     }
     expect(await cam.next(10_000)).toBe(`{"type":"endSession","sessionId":"${stalledSession}"}`);
     await server.waitFor(/--max-send-backlog-bytes\); disconnected/);
-    expect(logLines(server)).toContainEqual(
+    expect(jsonLogLines(server.output())).toContainEqual(
       expect.objectContaining({
         level: "warn",
         msg: "a peer stopped reading: more than 262144 bytes waited for it (--max-send-backlog-bytes); disconnected",
@@ -189,27 +165,9 @@ describe("a peer that stops reading", () => {
 
 describe("failed logins", () => {
   it("refuses an address with 429 after --max-failed-logins wrong passwords in a minute, with a warning", async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), "device-rtc-logins-"));
-    const port = 23000 + Math.floor(Math.random() * 10000);
-    const server = startCli([
-      "serve",
-      "--data-dir",
-      dataDir,
-      "--port",
-      String(port),
-      "--video",
-      "test",
-      "--audio",
-      "test",
-      "--max-failed-logins",
-      "3",
-      ...loopbackFlags(),
-    ]);
-    await server.waitFor(/registered as producer/, 30_000);
-    const password = server.output().match(/Owner password [^:]*: (\S+)/)?.[1];
+    const { child, ca, origin } = await serveTestDevice(["--max-failed-logins", "3"], { local: true });
+    const password = child.output().match(/Owner password [^:]*: (\S+)/)?.[1];
     expect(password).toBeDefined();
-    const ca = readFileSync(join(dataDir, "pki", "ca.crt"), "utf8");
-    const origin = `https://127.0.0.1:${port}`;
     const login = async (attempt: string) =>
       (
         await httpsRequest(`${origin}/auth/login`, ca, {
@@ -223,8 +181,8 @@ describe("failed logins", () => {
     expect(statuses).toEqual([401, 401, 401, 429]);
     // Even the right password waits now.
     expect(await login(password as string)).toBe(429);
-    await server.waitFor(/--max-failed-logins 3 a minute/);
-    expect(logLines(server)).toContainEqual(
+    await child.waitFor(/--max-failed-logins 3 a minute/);
+    expect(jsonLogLines(child.output())).toContainEqual(
       expect.objectContaining({
         level: "warn",
         msg: "too many failed pairing or login attempts from one address (--max-failed-logins 3 a minute); refused with 429",

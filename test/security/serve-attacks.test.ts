@@ -1,60 +1,24 @@
 /**
  * The attacks of issue 8 against a real `device-rtc serve` (test sources), from the LAN: no credential,
  * a malicious web page's Origin, an impostor of the device, a third client after a talking page.
- * This file runs unchanged against the code before the security work (where every one succeeded).
+ * These attacks ran unchanged against the code before the security work (where every one succeeded).
  */
-import { mkdtempSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import WebSocket from "ws";
-import { loopbackFlags } from "../helpers/device.ts";
-import { type Child, startCli } from "../helpers/processes.ts";
+import { startCli } from "../helpers/processes.ts";
+import { upgradeStatus } from "../helpers/secure-server.ts";
+import { type Served, serveTestDevice } from "../helpers/serve.ts";
 import { TestPeer } from "../helpers/signalling.ts";
 
-async function serve(): Promise<{ server: Child; port: number; ca: string; dataDir: string }> {
-  const dataDir = mkdtempSync(join(tmpdir(), "device-rtc-attack-"));
-  const port = 23000 + Math.floor(Math.random() * 10000);
-  const server = startCli([
-    "serve",
-    "--data-dir",
-    dataDir,
-    "--port",
-    String(port),
-    "--name",
-    "Porch",
-    "--video",
-    "test",
-    "--audio",
-    "test",
-    ...loopbackFlags(),
-  ]);
-  await server.waitFor(/registered as producer/, 30_000);
-  return { server, port, ca: readFileSync(join(dataDir, "pki", "ca.crt"), "utf8"), dataDir };
-}
-
-function upgrade(url: string, ca: string, headers: Record<string, string>): Promise<number> {
-  return new Promise((resolve) => {
-    const socket = new WebSocket(url, { ca, headers });
-    socket.on("unexpected-response", (_request, response) => {
-      resolve(response.statusCode ?? 0);
-      socket.terminate();
-    });
-    socket.on("open", () => {
-      resolve(101);
-      socket.terminate();
-    });
-    socket.on("error", () => resolve(0));
-  });
-}
+/** The device's serve on 127.0.0.1, the attacker's side of the LAN here. */
+const serve = () => serveTestDevice([], { local: true });
 
 describe("a LAN attacker against serve", () => {
   it("cannot connect to the signalling without a credential, nor from a foreign web page", async () => {
     const { port, ca } = await serve();
     const url = `wss://127.0.0.1:${port}/`;
     expect({
-      none: await upgrade(url, ca, {}),
-      evilPage: await upgrade(url, ca, { origin: "https://evil.example" }),
+      none: await upgradeStatus(url, ca, {}),
+      evilPage: await upgradeStatus(url, ca, { origin: "https://evil.example" }),
     }).toEqual({ none: 401, evilPage: 403 });
   });
 
@@ -62,7 +26,7 @@ describe("a LAN attacker against serve", () => {
    * The strongest credential an attacker could hold: an admin token where tokens exist, none before
    * (where none was needed).
    */
-  async function attacker(port: number, ca: string, dataDir: string): Promise<TestPeer> {
+  async function attacker({ port, ca, dataDir }: Served): Promise<TestPeer> {
     const token = startCli(["token", "create", "--data-dir", dataDir, "--role", "admin"]);
     const secret =
       (await token.exited()) === 0 ? token.output().match(/drtc_[A-Za-z0-9_-]{43}/)?.[0] : undefined;
@@ -71,8 +35,7 @@ describe("a LAN attacker against serve", () => {
   }
 
   it("cannot impersonate the device's producer, consumer or echo, even with an admin token", async () => {
-    const { port, ca, dataDir } = await serve();
-    const impostor = await attacker(port, ca, dataDir);
+    const impostor = await attacker(await serve());
     const replies: string[] = [];
     for (const status of [
       `{"type":"setPeerStatus","roles":["producer"],"meta":{"name":"Porch"}}`,
@@ -95,12 +58,12 @@ describe("a LAN attacker against serve", () => {
   });
 
   it("cannot start a session with a page that talks, even with an admin token", async () => {
-    const { port, ca, dataDir } = await serve();
+    const served = await serve();
     // A talking page, as gstwebrtc-api's createProducerSessionForConsumer registers it.
-    const page = await attacker(port, ca, dataDir);
+    const page = await attacker(served);
     page.send(`{"type":"setPeerStatus","roles":["listener","producer"],"meta":{"name":"web-1"}}`);
     await page.next();
-    const eavesdropper = await attacker(port, ca, dataDir);
+    const eavesdropper = await attacker(served);
     eavesdropper.send(`{"type":"startSession","peerId":"${page.id}"}`);
     expect(await eavesdropper.next()).toMatch(/^\{"type":"error"/);
   });

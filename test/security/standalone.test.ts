@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { type Child, startCli } from "../helpers/processes.ts";
 import { upgradeStatus } from "../helpers/secure-server.ts";
-import { TestPeer } from "../helpers/signalling.ts";
+import { startSignallingCli, TestPeer } from "../helpers/signalling.ts";
 
 const status = (url: string, headers: Record<string, string> = {}) => upgradeStatus(url, undefined, headers);
 
@@ -66,18 +66,7 @@ describe("device-rtc signalling --auth-token-file", () => {
     const created = await run(["token", "create", "--file", file, "--role", "admin"]);
     const secret = created.output().match(/drtc_[A-Za-z0-9_-]{43}/)?.[0] as string;
     const id = created.output().match(/Created token ([0-9a-f]{8})/)?.[1] as string;
-    const port = 20000 + Math.floor(Math.random() * 20000);
-    const server = startCli([
-      "signalling",
-      "--host",
-      "127.0.0.1",
-      "--port",
-      String(port),
-      "--auth-token-file",
-      file,
-    ]);
-    await server.waitFor(/listening on/);
-    const url = `ws://127.0.0.1:${port}`;
+    const { url } = await startSignallingCli(["--auth-token-file", file]);
     expect(await status(url)).toBe(401);
     expect(await status(url, { authorization: "Bearer drtc_wrong" })).toBe(401);
     expect(await status(url, { authorization: `Bearer ${secret}` })).toBe(101);
@@ -104,22 +93,12 @@ describe("device-rtc device --token-file", () => {
     const created = await run(["token", "create", "--file", file, "--role", "talk"]);
     const secret = created.output().match(/drtc_[A-Za-z0-9_-]{43}/)?.[0] as string;
     writeFileSync(join(dir, "device.token"), `${secret}\n`, { mode: 0o600 });
-    const port = 20000 + Math.floor(Math.random() * 20000);
-    const server = startCli([
-      "signalling",
-      "--host",
-      "127.0.0.1",
-      "--port",
-      String(port),
-      "--auth-token-file",
-      file,
-    ]);
-    await server.waitFor(/listening on/);
+    const { child: server, url } = await startSignallingCli(["--auth-token-file", file]);
     // No media needed to prove the credential: the device registers, then is stopped.
     const device = startCli([
       "device",
       "--server",
-      `ws://127.0.0.1:${port}`,
+      url,
       "--token-file",
       join(dir, "device.token"),
       "--video",

@@ -11,30 +11,15 @@ import type { Page } from "playwright-core";
 import { describe, expect, it } from "vitest";
 import { spkiFingerprint } from "../../src/pki/certificates.ts";
 import { consoleOf, launchBrowser, waitInPage } from "../helpers/browser.ts";
-import { loopbackFlags } from "../helpers/device.ts";
 import { pngLuma, wavRms } from "../helpers/media.ts";
-import { type Child, startCli } from "../helpers/processes.ts";
+import { startCli } from "../helpers/processes.ts";
+import { openServePage, type Served, serveTestDevice } from "../helpers/serve.ts";
 
 const ARTIFACTS = new URL("../../test-artifacts/", import.meta.url).pathname;
 
-async function serve(dataDir: string, port: number, extra: string[] = []): Promise<Child> {
-  const child = startCli([
-    "serve",
-    "--data-dir",
-    dataDir,
-    "--port",
-    String(port),
-    "--name",
-    "Porch",
-    "--video",
-    "test",
-    "--audio",
-    "test",
-    ...loopbackFlags(),
-    ...extra,
-  ]);
-  await child.waitFor(/registered as producer/, 30_000);
-  return child;
+/** serve of the test device on 127.0.0.1, where this file's Chromium runs. */
+function serve(extra: string[] = [], options: { dataDir?: string; port?: number } = {}): Promise<Served> {
+  return serveTestDevice(extra, { ...options, local: true });
 }
 
 interface PageVideo {
@@ -44,11 +29,9 @@ interface PageVideo {
 }
 
 /** The pairing link `serve` printed for 127.0.0.1 (first run). */
-function pairingLink(server: Child, port: number): string {
-  const match = server
-    .output()
-    .match(new RegExp(`https://127\\.0\\.0\\.1:${port}/pair#code=[A-Za-z0-9_%-]+`));
-  if (!match) throw new Error(`no pairing link in the output:\n${server.output()}`);
+function pairingLink({ child, port }: Served): string {
+  const match = child.output().match(new RegExp(`https://127\\.0\\.0\\.1:${port}/pair#code=[A-Za-z0-9_%-]+`));
+  if (!match) throw new Error(`no pairing link in the output:\n${child.output()}`);
   return match[0];
 }
 
@@ -56,15 +39,9 @@ function pairingLink(server: Child, port: number): string {
  * Opens the printed pairing link in Chromium, trusting exactly our CA (by its public key), as a newcomer
  * would, and waits for the device's picture.
  */
-async function openApp(server: Child, dataDir: string, port: number): Promise<{ page: Page; log: string[] }> {
-  const ca = readFileSync(join(dataDir, "pki", "ca.crt"), "utf8");
-  const browser = await launchBrowser({
-    args: [`--ignore-certificate-errors-spki-list=${spkiFingerprint(ca)}`],
-  });
-  const page = await browser.newPage();
-  const log = consoleOf(page);
-  await page.goto(pairingLink(server, port));
-  await page.waitForURL(`https://127.0.0.1:${port}/`, { timeout: 15_000 });
+async function openApp(served: Served): Promise<{ page: Page; log: string[] }> {
+  const { page, log } = await openServePage(served, { path: pairingLink(served).slice(served.url.length) });
+  await page.waitForURL(served.url, { timeout: 15_000 });
   await waitForPicture(page, log);
   return { page, log };
 }
@@ -86,9 +63,7 @@ async function waitForPicture(page: Page, log: string[], id = "remote"): Promise
 
 describe("device-rtc serve", () => {
   it("creates its PKI on first run; the PKCS#12 opens with its password", async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), "device-rtc-data-"));
-    const port = 23000 + Math.floor(Math.random() * 10000);
-    const server = await serve(dataDir, port);
+    const { child: server, dataDir, port } = await serve();
     expect(server.output()).toContain(`https://127.0.0.1:${port}/`);
     expect(server.output()).toContain(join(dataDir, "pki", "ca.crt"));
     const pki = join(dataDir, "pki");
@@ -104,9 +79,9 @@ describe("device-rtc serve", () => {
   it("the page plays the device; Talk reaches the speaker; Camera comes back as the echo", async () => {
     const dataDir = mkdtempSync(join(tmpdir(), "device-rtc-data-"));
     const wav = join(dataDir, "speaker.wav");
-    const port = 23000 + Math.floor(Math.random() * 10000);
-    const server = await serve(dataDir, port, ["--speaker", `file:${wav}`, "--incoming-video", "echo"]);
-    const { page, log } = await openApp(server, dataDir, port);
+    const served = await serve(["--speaker", `file:${wav}`, "--incoming-video", "echo"], { dataDir });
+    const server = served.child;
+    const { page, log } = await openApp(served);
     // The page runs under its strict Content-Security-Policy without a single violation.
     expect(log.filter((line) => /Content Security Policy|Refused to/.test(line))).toEqual([]);
 
@@ -140,12 +115,10 @@ describe("device-rtc serve", () => {
   });
 
   it("the page reconnects after the server restarts", async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), "device-rtc-data-"));
-    const port = 23000 + Math.floor(Math.random() * 10000);
-    let server = await serve(dataDir, port);
-    const { page, log } = await openApp(server, dataDir, port);
-    server.signal("SIGTERM");
-    expect(await server.exited()).toBe(0);
+    const served = await serve();
+    const { page, log } = await openApp(served);
+    served.child.signal("SIGTERM");
+    expect(await served.child.exited()).toBe(0);
     await waitInPage(
       page,
       `document.getElementById("status").textContent.includes("reconnecting")`,
@@ -153,7 +126,8 @@ describe("device-rtc serve", () => {
       10_000,
       log,
     );
-    server = await serve(dataDir, port);
+    // Again on its data and port.
+    await serve([], { dataDir: served.dataDir, port: served.port });
     await waitInPage(
       page,
       `document.getElementById("status").textContent === "connected"`,
@@ -174,12 +148,10 @@ describe("device-rtc serve", () => {
 
 describe("pairing", () => {
   it("a browser that is not paired lands on the login page; `device-rtc pair` pairs it; a used link does not work twice", async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), "device-rtc-data-"));
-    const port = 23000 + Math.floor(Math.random() * 10000);
-    const server = await serve(dataDir, port);
+    const served = await serve();
+    const { child: server, dataDir, port, ca } = served;
     expect(server.output()).toMatch(/Owner password \(.*\): [a-z2-9]{4}(-[a-z2-9]{4}){4}/);
-    const first = pairingLink(server, port);
-    const ca = readFileSync(join(dataDir, "pki", "ca.crt"), "utf8");
+    const first = pairingLink(served);
     const browser = await launchBrowser({
       args: [`--ignore-certificate-errors-spki-list=${spkiFingerprint(ca)}`],
     });
@@ -216,9 +188,7 @@ describe("pairing", () => {
 
 describe("roles in the page", () => {
   it("a view token's link shows the picture, with Talk and Camera disabled", async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), "device-rtc-data-"));
-    const port = 23000 + Math.floor(Math.random() * 10000);
-    await serve(dataDir, port);
+    const { dataDir, port, ca } = await serve();
     const token = startCli([
       "token",
       "create",
@@ -231,7 +201,6 @@ describe("roles in the page", () => {
     ]);
     expect(await token.exited()).toBe(0);
     const link = token.output().match(/https:\/\/127\.0\.0\.1:\d+\/pair#code=\S+/)?.[0] as string;
-    const ca = readFileSync(join(dataDir, "pki", "ca.crt"), "utf8");
     const page = await (
       await launchBrowser({ args: [`--ignore-certificate-errors-spki-list=${spkiFingerprint(ca)}`] })
     ).newPage();
@@ -246,10 +215,7 @@ describe("roles in the page", () => {
 
 describe("the web app's messages", () => {
   it("says so clearly when the signalling server cannot be reached", async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), "device-rtc-data-"));
-    const port = 23000 + Math.floor(Math.random() * 10000);
-    await serve(dataDir, port);
-    const ca = readFileSync(join(dataDir, "pki", "ca.crt"), "utf8");
+    const { port, ca } = await serve();
     const browser = await launchBrowser({
       args: [`--ignore-certificate-errors-spki-list=${spkiFingerprint(ca)}`],
     });

@@ -4,8 +4,14 @@
  * webrtcdsp the browser does not hear itself back; without it (--no-echo-cancel), it does.
  */
 import { describe, expect, it } from "vitest";
-import { waitInPage } from "../helpers/browser.ts";
-import { consumeProducer, type Inbound, mediaFor, stage, startDevice } from "../helpers/device.ts";
+import {
+  consumeProducer,
+  deviceConsumer,
+  type Inbound,
+  mediaFor,
+  stage,
+  startDevice,
+} from "../helpers/device.ts";
 import { startPulseAudio } from "../helpers/pulseaudio.ts";
 
 /** Audio energy the browser receives from the device over `ms`, once the canceller has converged. */
@@ -31,13 +37,7 @@ async function echoEnergy(extraFlags: string[]): Promise<number> {
   // Listen to the device…
   await consumeProducer(page, "dev", log);
   // …and talk to it.
-  const consumerId = await waitInPage<string>(
-    page,
-    `t.findConsumer("dev")`,
-    "the device's consumer",
-    15_000,
-    log,
-  );
+  const consumerId = await deviceConsumer(page, log);
   await page.evaluate(`t.produce(${JSON.stringify(consumerId)}, { video: false, audio: "noise" })`);
   // The canceller adapts to the echo path within a few seconds (nothing to observe: a length of time)…
   await mediaFor(9000);

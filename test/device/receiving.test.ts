@@ -12,7 +12,9 @@ import { waitInPage } from "../helpers/browser.ts";
 import {
   consumeProducer,
   mediaFor,
+  phoneToRecorder,
   playing,
+  sendToDevice,
   stage,
   startDevice,
   startTestDevice,
@@ -52,31 +54,6 @@ async function until(condition: () => boolean, what: string, timeoutMs = 15_000)
   }
 }
 
-/** The page sends its camera and microphone to the device's consumer; resolves once bytes flow. */
-async function sendToDevice(
-  page: Page,
-  log: string[],
-  deviceName: string,
-  media: { audio?: true | { tone: number } } = {},
-): Promise<number> {
-  const consumerId = await waitInPage<string>(
-    page,
-    `t.findConsumer(${JSON.stringify(deviceName)})`,
-    "the device's consumer",
-    15_000,
-    log,
-  );
-  await page.evaluate(`t.produce(${JSON.stringify(consumerId)}, ${JSON.stringify(media)})`);
-  await waitInPage(
-    page,
-    "t.outbound().then((o) => o.video > 0 && o.audio > 0)",
-    "media flowing to the device",
-    15_000,
-    log,
-  );
-  return Date.now();
-}
-
 async function region(
   page: Page,
   which: "local" | "remote",
@@ -102,10 +79,7 @@ function onlyFile(dir: string, extension: string): string {
 describe("record", () => {
   it("writes one WebM per session with video and audio, the right length, the camera's picture and sound", async () => {
     const dir = directory();
-    const s = await stage();
-    const device = await startTestDevice(s.signalling, ["--incoming-video", "record", "--record-dir", dir]);
-    const { page, log } = await s.openPage("phone");
-    const flowing = await sendToDevice(page, log, "dev");
+    const { device, page, flowing } = await phoneToRecorder(dir);
     await mediaFor(4000);
     const background = await region(page, "local", BACKGROUND);
     const background2 = await region(page, "local", BACKGROUND_2);
@@ -133,10 +107,7 @@ describe("record", () => {
 
   it("still leaves a file that decodes to its end when the page disconnects", async () => {
     const dir = directory();
-    const s = await stage();
-    const device = await startTestDevice(s.signalling, ["--incoming-video", "record", "--record-dir", dir]);
-    const { page, log } = await s.openPage("phone");
-    await sendToDevice(page, log, "dev");
+    const { device, page } = await phoneToRecorder(dir);
     await recordingStarted(dir);
     await mediaFor(2500);
     await page.close();
@@ -148,10 +119,7 @@ describe("record", () => {
 
   it("finalizes the recording on SIGTERM", async () => {
     const dir = directory();
-    const s = await stage();
-    const device = await startTestDevice(s.signalling, ["--incoming-video", "record", "--record-dir", dir]);
-    const { page, log } = await s.openPage("phone");
-    await sendToDevice(page, log, "dev");
+    const { device } = await phoneToRecorder(dir);
     await recordingStarted(dir);
     await mediaFor(2500);
     device.signal("SIGTERM");
@@ -163,10 +131,7 @@ describe("record", () => {
 
   it("still leaves a playable file when the device is killed outright (SIGKILL)", async () => {
     const dir = directory();
-    const s = await stage();
-    const device = await startTestDevice(s.signalling, ["--incoming-video", "record", "--record-dir", dir]);
-    const { page, log } = await s.openPage("phone");
-    await sendToDevice(page, log, "dev");
+    const { device } = await phoneToRecorder(dir);
     await recordingStarted(dir);
     await mediaFor(2000);
     const [recorder] = descendants(device.process.pid ?? 0).filter((p) => /webmmux/.test(p.command));
@@ -184,17 +149,7 @@ describe("record", () => {
 
   it("records H.264 into Matroska: the right length, the camera's picture and sound", async () => {
     const dir = directory();
-    const s = await stage();
-    const device = await startTestDevice(s.signalling, [
-      "--codec",
-      "h264",
-      "--incoming-video",
-      "record",
-      "--record-dir",
-      dir,
-    ]);
-    const { page, log } = await s.openPage("phone");
-    const flowing = await sendToDevice(page, log, "dev");
+    const { device, page, flowing } = await phoneToRecorder(dir, ["--codec", "h264"]);
     await mediaFor(3000);
     const background = await region(page, "local", BACKGROUND);
     await page.evaluate("t.producer.close()");

@@ -12,31 +12,9 @@ import { basename, join } from "node:path";
 import type { Page } from "playwright-core";
 import { describe, expect, it } from "vitest";
 import { waitInPage } from "../helpers/browser.ts";
-import { consumeProducer, mediaFor, playing, stage, startTestDevice } from "../helpers/device.ts";
+import { consumeProducer, mediaFor, phoneToRecorder, playing } from "../helpers/device.ts";
+import { jsonLogLines } from "../helpers/logs.ts";
 import { decodesToTheEnd, discover } from "../helpers/media.ts";
-
-function directory(): string {
-  return mkdtempSync(join(tmpdir(), "device-rtc-rec-limits-"));
-}
-
-/** The page sends its camera and microphone to the device's consumer; resolves once bytes flow. */
-async function sendToDevice(page: Page, log: string[]): Promise<void> {
-  const consumerId = await waitInPage<string>(
-    page,
-    `t.findConsumer("dev")`,
-    "the device's consumer",
-    15_000,
-    log,
-  );
-  await page.evaluate(`t.produce(${JSON.stringify(consumerId)})`);
-  await waitInPage(
-    page,
-    "t.outbound().then((o) => o.video > 0 && o.audio > 0)",
-    "media flowing",
-    15_000,
-    log,
-  );
-}
 
 /** The page is still sending: its bytes to the device keep growing. */
 async function stillSending(page: Page, log: string[]): Promise<void> {
@@ -52,27 +30,18 @@ async function stillSending(page: Page, log: string[]): Promise<void> {
 
 /** The JSON log lines of `output` at warn level whose message matches `msg`. */
 function warnings(output: string, msg: RegExp): Array<Record<string, unknown>> {
-  return output
-    .split("\n")
-    .filter((line) => line.startsWith("{"))
-    .map((line) => JSON.parse(line) as Record<string, unknown>)
-    .filter((line) => line.level === "warn" && msg.test(String(line.msg)));
+  return jsonLogLines(output).filter((line) => line.level === "warn" && msg.test(line.msg));
+}
+
+/** A device recording into a fresh directory with `limits`, and a page sending to it. */
+async function recordWith(limits: string[]) {
+  const dir = mkdtempSync(join(tmpdir(), "device-rtc-rec-limits-"));
+  return { dir, ...(await phoneToRecorder(dir, limits)) };
 }
 
 describe("recording limits", () => {
   it("--max-recording-seconds 2: the recording ends finalized at 2 s, logged; the sender and viewers go on", async () => {
-    const dir = directory();
-    const s = await stage();
-    const device = await startTestDevice(s.signalling, [
-      "--incoming-video",
-      "record",
-      "--record-dir",
-      dir,
-      "--max-recording-seconds",
-      "2",
-    ]);
-    const { page, log } = await s.openPage("phone");
-    await sendToDevice(page, log);
+    const { dir, device, page, log } = await recordWith(["--max-recording-seconds", "2"]);
     await device.waitFor(/recording limit reached/, 15_000);
     await device.waitFor(/recording finished/, 10_000);
 
@@ -106,19 +75,8 @@ describe("recording limits", () => {
   });
 
   it("--min-free-disk above the free space: no recording starts, logged; the sender goes on", async () => {
-    const dir = directory();
-    const s = await stage();
-    const device = await startTestDevice(s.signalling, [
-      "--incoming-video",
-      "record",
-      "--record-dir",
-      dir,
-      // More than any disk this runs on.
-      "--min-free-disk",
-      "1000T",
-    ]);
-    const { page, log } = await s.openPage("phone");
-    await sendToDevice(page, log);
+    // More than any disk this runs on.
+    const { dir, device, page, log } = await recordWith(["--min-free-disk", "1000T"]);
     await device.waitFor(/not recording this sender/, 15_000);
     const [warning, ...more] = warnings(device.output(), /not recording this sender/);
     expect(more).toEqual([]);

@@ -174,6 +174,60 @@ export async function consumeProducer(
   );
 }
 
+/** The id of the device's consumer (its passive receiver of pages' media), once the page lists it. */
+export function deviceConsumer(page: Page, log: string[], deviceName = "dev"): Promise<string> {
+  return waitInPage<string>(
+    page,
+    `t.findConsumer(${JSON.stringify(deviceName)})`,
+    "the device's consumer",
+    15_000,
+    log,
+  );
+}
+
+/**
+ * The page sends its camera and microphone (`media`: the test page's produce() options) to the device's
+ * consumer; resolves once bytes of both flow, with that time.
+ */
+export async function sendToDevice(
+  page: Page,
+  log: string[],
+  deviceName = "dev",
+  media: { audio?: true | { tone: number } } = {},
+): Promise<number> {
+  const consumerId = await deviceConsumer(page, log, deviceName);
+  await page.evaluate(`t.produce(${JSON.stringify(consumerId)}, ${JSON.stringify(media)})`);
+  await waitInPage(
+    page,
+    "t.outbound().then((o) => o.video > 0 && o.audio > 0)",
+    "media flowing to the device",
+    15_000,
+    log,
+  );
+  return Date.now();
+}
+
+/**
+ * A test device recording what it receives into `dir` (plus `extra` flags), and a page "phone" sending
+ * its camera and microphone to it; `flowing` is when the bytes began to flow.
+ */
+export async function phoneToRecorder(
+  dir: string,
+  extra: string[] = [],
+): Promise<{ device: Child; page: Page; log: string[]; flowing: number }> {
+  const s = await stage();
+  const device = await startTestDevice(s.signalling, [
+    "--incoming-video",
+    "record",
+    "--record-dir",
+    dir,
+    ...extra,
+  ]);
+  const { page, log } = await s.openPage("phone");
+  const flowing = await sendToDevice(page, log);
+  return { device, page, log, flowing };
+}
+
 /**
  * Waits until the page plays on from `first` — more than 5 frames decoded since, time advancing, and
  * (unless `audio: false`) audio bytes and energy growing — and returns those stats.

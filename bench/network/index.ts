@@ -195,7 +195,7 @@ async function newBed() {
   };
 }
 
-async function openPage(browser: BrowserContext, url: string): Promise<Page> {
+async function openPage(browser: BrowserContext, url: string, attempt = 1): Promise<Page> {
   const page = await browser.newPage();
   const requests: string[] = [];
   page.on("request", (r) => requests.push(`> ${r.url()}`));
@@ -207,6 +207,9 @@ async function openPage(browser: BrowserContext, url: string): Promise<Page> {
     await page.goto(url, { waitUntil: "domcontentloaded", timeout: 15_000 });
   } catch (error) {
     process.stderr.write(`goto failed: ${String(error).slice(0, 200)}\n${requests.join("\n")}\n`);
+    await page.close().catch(() => {});
+    // The load that hangs (above) hangs once: a second page loads.
+    if (attempt < 2) return openPage(browser, url, attempt + 1);
     throw error;
   }
   await page.evaluate("bench.ready()");

@@ -89,6 +89,7 @@ export class EchoProducer implements RtpSink {
     const input = { port: this.#input.port, codec: options.input, label: options.senderName };
     const stream = await OutgoingStream.create({
       kind: "video",
+      codec: options.settings.codec,
       logger: this.#log,
       startTimeoutMs: ECHO_START_TIMEOUT_MS,
       pipeline: ([target]) => echoPipeline(input, options.settings, target as RtpTarget),

@@ -191,8 +191,9 @@ export class ProducerSession extends PeerSession {
       keyframeRequests.push(now);
       if (keyframeRequests.length > VIEWER_KEYFRAME_REQUESTS_MAX) {
         keyframeRequests.length = 0;
-        act(policy.struggling(now, "keyframe requests too often"));
-        return;
+        const decision = policy.struggling(now, "keyframe requests too often");
+        // Moved down: the new layer's keyframe is on its way. On the bottom layer, served as usual.
+        if (decision) return act(decision);
       }
       if (now - lastServed < VIEWER_KEYFRAME_MIN_INTERVAL_MS) return;
       lastServed = now;
@@ -241,9 +242,8 @@ export class ProducerSession extends PeerSession {
         return age >= WERIFT_RTP_HISTORY_PACKETS && age < RECEIVER_MAX_NACK_AGE_PACKETS;
       };
       // werift asks the budget about each packet before it tells of the NACK.
-      if (budget.takeRefusedAsOld() > 0 || feedback.lost.some(gone)) {
-        layerSwitch.requestKeyframe("viewer lost packets that can no longer be re-sent");
-      }
+      // Through the viewer's own limits: a viewer on a bad link asks again every round trip.
+      if (budget.takeRefusedAsOld() > 0 || feedback.lost.some(gone)) onKeyframeRequest();
     };
     const nacks = sender.onGenericNack.subscribe(onNack);
     this.onClose(() => nacks.unSubscribe());

@@ -139,8 +139,9 @@ export class LayerSwitch {
 
   #fromTarget(packet: Buffer): void {
     if (this.#held) {
-      if (this.#held.length < LAYER_SWITCH_HELD_PACKETS) this.#held.push(Buffer.from(packet));
-      else this.#commit(); // the current layer stopped mid-frame: switch anyway
+      this.#held.push(Buffer.from(packet));
+      // The current layer stopped mid-frame: switch anyway.
+      if (this.#held.length >= LAYER_SWITCH_HELD_PACKETS) this.#commit();
       return;
     }
     if (!isKeyframeStart(this.#codec, packet)) return;

@@ -132,16 +132,21 @@ export class OutgoingStream {
     const codec = options.codec ?? (options.kind === "video" ? "vp8" : "opus");
     const specs = options.layers ?? [{ label: "0" }];
     const layers: StreamLayer[] = [];
-    for (const spec of specs) {
-      layers.push(
-        await StreamLayer.create({
-          kind: options.kind,
-          codec,
-          label: spec.label,
-          bitrateKbps: spec.bitrateKbps,
-          logger: options.logger.child({ stream: options.kind }),
-        }),
-      );
+    try {
+      for (const spec of specs) {
+        layers.push(
+          await StreamLayer.create({
+            kind: options.kind,
+            codec,
+            label: spec.label,
+            bitrateKbps: spec.bitrateKbps,
+            logger: options.logger.child({ stream: options.kind }),
+          }),
+        );
+      }
+    } catch (error) {
+      await Promise.all(layers.map((layer) => layer.close()));
+      throw error;
     }
     const stream = new OutgoingStream(options, layers);
     try {

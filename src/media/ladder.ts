@@ -59,8 +59,8 @@ export class LadderError extends Error {
 
 /**
  * `--ladder`: `auto` (the default ladder), `off` (the top encoding only), or the rungs under the top
- * one as `WxH@KBPS` separated by commas, e.g. `320x240@250,160x120@150`. Each rung must be smaller and
- * cheaper than the one above it.
+ * one as `WxH@KBPS` separated by commas, e.g. `320x240@250,160x120@150`. Each rung must be smaller (in
+ * width and height: a rung is known by its size) and cheaper than the one above it.
  */
 export function parseLadder(spec: string, top: Rung): Rung[] {
   const value = spec.trim().toLowerCase();
@@ -74,9 +74,9 @@ export function parseLadder(spec: string, top: Rung): Rung[] {
     const above = ladder[ladder.length - 1] as Rung;
     if (rung.width % 2 || rung.height % 2)
       throw new LadderError(`--ladder: ${part.trim()} needs an even size`);
-    if (rung.width > above.width || rung.height > above.height || rung.bitrateKbps >= above.bitrateKbps) {
+    if (rung.width >= above.width || rung.height >= above.height || rung.bitrateKbps >= above.bitrateKbps) {
       throw new LadderError(
-        `--ladder: ${part.trim()} must be no larger and cheaper than the rung above it (${rungLabel(above)}@${above.bitrateKbps})`,
+        `--ladder: ${part.trim()} must be smaller and cheaper than the rung above it (${rungLabel(above)}@${above.bitrateKbps})`,
       );
     }
     ladder.push(rung);

@@ -69,14 +69,16 @@ describe("/metrics", () => {
     const lan = served.served.host?.address;
     if (lan) await expect(fetch(`http://${lan}:${metricsPort}/metrics`)).rejects.toThrow();
 
-    // The encoder's rates cover whole seconds: the first scrape that has a few of them.
+    // The encoders' rates cover whole seconds: the first scrape that has a few of them, for every layer.
     const before = await pollUntil(async () => {
       const scraped = await scrape(served, metricsPort);
-      const bitrate = value(scraped.samples, "device_rtc_stream_bitrate_bits_per_second", {
-        stream: "video",
-      });
-      return (bitrate ?? 0) > 100_000 ? scraped : undefined;
-    }, "the video's bitrate");
+      const layer = (size: string) =>
+        value(scraped.samples, "device_rtc_layer_bitrate_bits_per_second", {
+          stream: "video",
+          layer: size,
+        }) ?? 0;
+      return layer("640x480") > 400_000 && layer("320x240") > 50_000 ? scraped : undefined;
+    }, "the video's bitrate on every layer");
     expect(before.contentType).toMatch(/^text\/plain; version=0\.0\.4/);
     const at = (name: string, labels: Record<string, string> = {}) => value(before.samples, name, labels);
     expect(at("device_rtc_viewers")).toBe(0);

@@ -35,9 +35,10 @@ describe("the ladder", () => {
   it.each([
     ["320x240", /is not WxH@KBPS/],
     ["320x241@200", /even size/],
-    ["800x600@300", /no larger and cheaper/],
-    ["320x240@2000", /no larger and cheaper/],
-    ["320x240@250,320x240@300", /no larger and cheaper/],
+    ["800x600@300", /smaller and cheaper/],
+    ["640x360@300", /smaller and cheaper/],
+    ["320x240@2000", /smaller and cheaper/],
+    ["320x240@250,320x240@100", /smaller and cheaper/],
   ])("refuses %s, naming the rung", (spec, message) => {
     expect(() => parseLadder(spec, TOP)).toThrow(LadderError);
     expect(() => parseLadder(spec, TOP)).toThrow(message);

@@ -36,4 +36,16 @@ describe("RetransmissionBudget", () => {
     expect(allowed).toBeLessThanOrEqual(Math.ceil(expected) + 1);
     expect(budget.counts.overBudget).toBe(200 - allowed);
   });
+
+  it("hostile NACKs (numbers a peer makes up: negative, past 16 bits, not numbers, 10,000 at once) re-send nothing and cost nothing", () => {
+    const budget = new RetransmissionBudget();
+    for (let seq = 0; seq < 100; seq++) budget.sent(seq, 0);
+    for (const seq of [-1, 65_536, 70_000, Number.NaN, Number.POSITIVE_INFINITY, 1.5]) {
+      expect(budget.allow(seq, 1200, 10)).toBe(false);
+    }
+    // A flood of requests for one real packet: it is re-sent once per round trip, not 10,000 times.
+    let resent = 0;
+    for (let i = 0; i < 10_000; i++) if (budget.allow(5, 1200, 20)) resent++;
+    expect(resent).toBe(1);
+  });
 });

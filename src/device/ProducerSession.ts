@@ -154,7 +154,7 @@ export class ProducerSession extends PeerSession {
       layers: source.layers,
       codec: source.codec as VideoCodecName,
       start: 0,
-      clockRate: CODECS.vp8.clockRate,
+      clockRate: CODECS[source.codec].clockRate,
       logger: this.log,
       // The sequence numbers werift sends are these (it adds no offset).
       send: (packet) => {

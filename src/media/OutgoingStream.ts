@@ -112,7 +112,7 @@ export class OutgoingStream {
     });
     const [top] = layers;
     for (const layer of layers) {
-      layer.onPacket = (_packet, first) => {
+      layer.onPacket = (first) => {
         if (first && layer === top) {
           // A process start's first packet: the pipeline works.
           if (this.#delivered) this.#log.info("encoder restarted; stream continues");
@@ -166,11 +166,6 @@ export class OutgoingStream {
   /** Hands every packet of the best layer from now on to `sink` (which borrows it); returns the unsubscribe function. */
   subscribe(sink: RtpSink): () => void {
     return (this.layers[0] as StreamLayer).subscribe(sink);
-  }
-
-  /** Asks the best layer's encoder for a keyframe (debounced). */
-  requestKeyframe(reason: string): void {
-    (this.layers[0] as StreamLayer).requestKeyframe(reason);
   }
 
   /** What it has sent so far, and how fast (for the REST API and the metrics): all layers together. */

@@ -63,8 +63,8 @@ export class StreamLayer {
   #lastKeyframeRequest = Number.NEGATIVE_INFINITY;
   #pendingKeyframe: NodeJS.Timeout | undefined;
   #closed = false;
-  /** Called with each packet taken (after rewriting), before the fan-out; `first` for a process start's first. */
-  onPacket: ((packet: Buffer, first: boolean) => void) | undefined;
+  /** Called for each packet taken, before the fan-out; `first` for a process start's first. */
+  onPacket: ((first: boolean) => void) | undefined;
 
   private constructor(options: StreamLayerOptions, rtpSocket: Socket, rtcpSocket: Socket | undefined) {
     this.kind = options.kind;
@@ -162,7 +162,7 @@ export class StreamLayer {
     const first = ssrc !== this.#encoderSsrc;
     this.#encoderSsrc = ssrc;
     this.#counter.count(packet);
-    this.onPacket?.(packet, first);
+    this.onPacket?.(first);
     this.#fanOut.write(packet);
   }
 

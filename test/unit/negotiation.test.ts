@@ -124,7 +124,6 @@ function fakeStream(kind: "video" | "audio", codec: VideoCodecName = "vp8"): Out
     codec: kind === "video" ? codec : "opus",
     layers: [layer],
     subscribe: () => () => {},
-    requestKeyframe: () => {},
   } as unknown as OutgoingStream;
 }
 

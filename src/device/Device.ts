@@ -4,6 +4,7 @@
  * The composition root of `device-rtc device` and of the device half of `device-rtc serve`.
  */
 import type { Logger } from "../common/logger.ts";
+import { encodableVideoCodecs } from "../media/codecs.ts";
 import { TTS_PAUSE_MS } from "../media/constants.ts";
 import { MediaStartError, OutgoingStream } from "../media/OutgoingStream.ts";
 import {
@@ -120,7 +121,6 @@ export class Device {
       client: client("producer"),
       meta: { name: options.name },
       video: video.stream,
-      videoCodec: options.videoSettings.codec,
       audio: audio.stream,
       ice: options.ice,
       logger: options.logger,
@@ -227,7 +227,7 @@ export class Device {
       name: this.#options.name,
       startedAt: this.#startedAt,
       sources: { video: { ...this.#sources.video }, audio: { ...this.#sources.audio } },
-      streams: [this.#video, this.#audio].flatMap((stream) => (stream ? [stream.status()] : [])),
+      streams: [this.#video, this.#audio].flatMap((stream) => stream?.status() ?? []),
       viewers: this.#producer.status(),
       senders: this.#receiver.status(),
       incoming: { audio: this.#options.incoming.audio, video: [...this.#options.incoming.video] },
@@ -311,6 +311,7 @@ async function openVideo(source: VideoSource, options: DeviceOptions, unavailabl
     const stream = await OutgoingStream.create({
       kind: "video",
       codec: settings.codec,
+      otherCodecs: encodableVideoCodecs(settings.codec),
       logger: options.logger,
       feeder: new TestPattern({
         width: settings.width,
@@ -327,6 +328,7 @@ async function openVideo(source: VideoSource, options: DeviceOptions, unavailabl
   const stream = await OutgoingStream.create({
     kind: "video",
     codec: settings.codec,
+    otherCodecs: encodableVideoCodecs(settings.codec),
     logger: options.logger,
     // Files loop; a camera whose stream ends is started again too — or given up for the stand-in.
     restartOnEos: true,

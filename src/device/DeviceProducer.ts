@@ -3,7 +3,6 @@
  * registers `setPeerStatus {"roles":["producer"],"meta":{"name":…},"peerId":…}` on every
  * (re)connection and serves every `startSession` with a {@link ProducerSession}.
  */
-import type { VideoCodecName } from "../media/codecs.ts";
 import type { OutgoingStream } from "../media/OutgoingStream.ts";
 import type { ServerMessage } from "../protocol/index.ts";
 import { ProducerSession } from "./ProducerSession.ts";
@@ -12,8 +11,8 @@ import type { ViewerStatus } from "./status.ts";
 import type { IceSettings } from "./webrtc.ts";
 
 export interface DeviceProducerOptions extends SignallingRoleOptions {
+  /** The video, offered in every codec it can encode. */
   video: OutgoingStream | undefined;
-  videoCodec: VideoCodecName;
   audio: OutgoingStream | undefined;
   ice: IceSettings;
 }
@@ -42,7 +41,6 @@ export class DeviceProducer extends SignallingRole<ProducerSession> {
       peerId: viewerId,
       offer,
       video: this.#options.video,
-      videoCodec: this.#options.videoCodec,
       audio: this.#options.audio,
       ice: this.#options.ice,
       send: (message) => this.client.send(message),

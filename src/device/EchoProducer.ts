@@ -8,7 +8,7 @@
  * first keyframe went through the decoder, so the echo registers as a producer only then.
  */
 import type { Logger } from "../common/logger.ts";
-import { CODECS, type VideoCodecName } from "../media/codecs.ts";
+import { CODECS, encodableVideoCodecs, type VideoCodecName } from "../media/codecs.ts";
 import { ECHO_START_TIMEOUT_MS } from "../media/constants.ts";
 import { LoopbackRtpPort } from "../media/LoopbackRtpPort.ts";
 import { OutgoingStream } from "../media/OutgoingStream.ts";
@@ -90,6 +90,7 @@ export class EchoProducer implements RtpSink {
     const stream = await OutgoingStream.create({
       kind: "video",
       codec: options.settings.codec,
+      otherCodecs: encodableVideoCodecs(options.settings.codec),
       logger: this.#log,
       startTimeoutMs: ECHO_START_TIMEOUT_MS,
       pipeline: ([target]) => echoPipeline(input, options.settings, target as RtpTarget),
@@ -108,7 +109,6 @@ export class EchoProducer implements RtpSink {
       }),
       meta: { name: this.#name, echoOf: options.senderId },
       video: stream,
-      videoCodec: options.settings.codec,
       audio: undefined,
       ice: options.ice,
       logger: this.#log,

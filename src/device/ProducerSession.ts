@@ -13,9 +13,10 @@ import {
   RtcpRrPacket,
   RtcpSrPacket,
 } from "werift";
-import { CODECS, type VideoCodecName } from "../media/codecs.ts";
+import { CODECS, isVideoCodec, type VideoCodecName } from "../media/codecs.ts";
 import { LayerSwitch } from "../media/LayerSwitch.ts";
 import type { OutgoingStream } from "../media/OutgoingStream.ts";
+import type { StreamLayer } from "../media/StreamLayer.ts";
 import type { SdpPayload } from "../protocol/index.ts";
 import {
   VIEWER_KEYFRAME_MIN_INTERVAL_MS,
@@ -25,13 +26,18 @@ import {
 import { type LayerDecision, LayerPolicy } from "./LayerPolicy.ts";
 import { PeerSession, type PeerSessionOptions } from "./PeerSession.ts";
 import { RetransmissionBudget } from "./RetransmissionBudget.ts";
-import { isKeyframeRequest, RECEIVER_MAX_NACK_AGE_PACKETS, WERIFT_RTP_HISTORY_PACKETS } from "./webrtc.ts";
+import {
+  chooseSendCodec,
+  isKeyframeRequest,
+  RECEIVER_MAX_NACK_AGE_PACKETS,
+  WERIFT_RTP_HISTORY_PACKETS,
+} from "./webrtc.ts";
 
 export interface ProducerSessionOptions extends PeerSessionOptions {
   /** The viewer's SDP offer, when it offers. */
   offer: string | null;
+  /** The video: every codec it can encode is offered (its order is the device's preference). */
   video: OutgoingStream | undefined;
-  videoCodec: VideoCodecName;
   audio: OutgoingStream | undefined;
 }
 
@@ -42,11 +48,14 @@ export class ProducerSession extends PeerSession {
   /** The kinds a source was attached to (negotiated). */
   readonly #attached = new Set<"video" | "audio">();
   #layerSwitch: LayerSwitch | undefined;
+  #layers: readonly StreamLayer[] = [];
   #policy: LayerPolicy | undefined;
+  /** The video transceiver and its track, until the negotiated codec's ladder is attached. */
+  #pendingVideo: { transceiver: RTCRtpTransceiver; track: MediaStreamTrack } | undefined;
 
   constructor(options: ProducerSessionOptions) {
     super(options, "viewer", {
-      video: options.video ? [options.videoCodec] : [],
+      video: options.video?.codecs.filter(isVideoCodec) ?? [],
       audio: true,
       bandwidthFeedback: true,
     });
@@ -63,11 +72,10 @@ export class ProducerSession extends PeerSession {
         for (const source of [this.#video, this.#audio]) {
           if (!source) continue;
           const track = new MediaStreamTrack({ kind: source.kind });
-          this.#attach(
-            this.pc.addTransceiver(track, { direction: "sendonly", streams: [stream] }),
-            source,
-            track,
-          );
+          const transceiver = this.pc.addTransceiver(track, { direction: "sendonly", streams: [stream] });
+          // The video's codec is known once the viewer answered.
+          if (source.kind === "video") this.#pendingVideo = { transceiver, track };
+          else this.#attachAudio(source, track);
         }
         await this.pc.setLocalDescription(await this.pc.createOffer());
       } else {
@@ -79,13 +87,18 @@ export class ProducerSession extends PeerSession {
               : transceiver.kind === "audio"
                 ? this.#audio
                 : undefined;
-          if (!source || !transceiver.sender) continue;
+          // A section with no codec in common is rejected (werift patch 007): nothing to send on it.
+          if (!source || !transceiver.sender || transceiver.stopped) continue;
           const track = new MediaStreamTrack({ kind: source.kind });
           transceiver.setDirection("sendonly");
           await transceiver.sender.replaceTrack(track);
-          this.#attach(transceiver, source, track);
+          if (source.kind === "video") this.#pendingVideo = { transceiver, track };
+          else this.#attachAudio(source, track);
         }
         await this.pc.setLocalDescription(await this.pc.createAnswer());
+        const rejected = this.pc.getTransceivers().some((t) => t.kind === "video" && t.stopped);
+        if (this.#video && rejected && !this.closed) this.#noCommonVideoCodec();
+        void this.#attachNegotiatedVideo();
       }
       this.sendLocalDescription();
     } catch (error) {
@@ -100,6 +113,7 @@ export class ProducerSession extends PeerSession {
       return;
     }
     await this.pc.setRemoteDescription({ type: "answer", sdp: sdp.sdp });
+    await this.#attachNegotiatedVideo();
   }
 
   protected override onConnected(): void {
@@ -111,7 +125,7 @@ export class ProducerSession extends PeerSession {
   adaptation(): { layer: string | undefined; estimateBps: number | undefined } {
     const layer = this.#layerSwitch?.current;
     return {
-      layer: layer === undefined ? undefined : this.#video?.layers[layer]?.label,
+      layer: layer === undefined ? undefined : this.#layers[layer]?.label,
       estimateBps: this.#policy?.estimate,
     };
   }
@@ -120,23 +134,56 @@ export class ProducerSession extends PeerSession {
     return [...this.#attached];
   }
 
-  #attach(transceiver: RTCRtpTransceiver, source: OutgoingStream, track: MediaStreamTrack): void {
-    this.#attached.add(source.kind);
-    const counter = this.counters[source.kind];
-    if (source.kind === "audio") {
-      // Fan-out: every packet of the shared encoder goes to this viewer too. werift parses it into its
-      // own packet (the buffer is only borrowed) and rewrites SSRC and payload type for this session.
-      this.onClose(
-        source.subscribe({
-          write: (packet) => {
-            counter.count(packet);
-            track.writeRtp(packet);
-          },
-        }),
-      );
+  /**
+   * The audio: every packet of the shared encoder goes to this viewer too (fan-out). werift parses it
+   * into its own packet (the buffer is only borrowed) and rewrites SSRC and payload type for this session.
+   */
+  #attachAudio(source: OutgoingStream, track: MediaStreamTrack): void {
+    this.#attached.add("audio");
+    const counter = this.counters.audio;
+    this.onClose(
+      source.subscribe({
+        write: (packet) => {
+          counter.count(packet);
+          track.writeRtp(packet);
+        },
+      }),
+    );
+  }
+
+  /**
+   * Once the video's codec is negotiated: the first of the device's codecs the viewer takes, whose
+   * ladder is started for it if no other viewer uses that codec. A viewer that takes none (its browser
+   * rejected the video) gets the audio alone; so does one whose codec's ladder cannot start.
+   */
+  async #attachNegotiatedVideo(): Promise<void> {
+    const pending = this.#pendingVideo;
+    const source = this.#video;
+    this.#pendingVideo = undefined;
+    if (!pending || !source || this.closed) return;
+    const codec = chooseSendCodec(pending.transceiver, source.codecs.filter(isVideoCodec));
+    if (!codec) return this.#noCommonVideoCodec();
+    let use: Awaited<ReturnType<OutgoingStream["use"]>>;
+    try {
+      use = await source.use(codec);
+    } catch (error) {
+      this.log.warn({ peerId: this.peerId, codec, err: (error as Error).message }, "no video for the viewer");
       return;
     }
-    this.#attachVideo(transceiver, source, track);
+    if (this.closed) return use.release();
+    this.onClose(() => use.release());
+    this.#attached.add("video");
+    this.#layers = use.layers;
+    this.#attachVideo(pending.transceiver, use.layers, codec, pending.track);
+    this.log.info({ peerId: this.peerId, codec }, "viewer gets video");
+    if (this.pc.connectionState === "connected") this.#layerSwitch?.requestKeyframe("viewer connected");
+  }
+
+  #noCommonVideoCodec(): void {
+    this.log.warn(
+      { peerId: this.peerId, offered: this.#video?.codecs.filter(isVideoCodec) },
+      "the viewer's browser takes none of the device's video codecs: it gets the audio only",
+    );
   }
 
   /**
@@ -145,16 +192,21 @@ export class ProducerSession extends PeerSession {
    * ({@link RetransmissionBudget}); its keyframe requests served by its own layer only, and a viewer
    * that asks too often moved down instead (one lossy viewer never costs the others a keyframe).
    */
-  #attachVideo(transceiver: RTCRtpTransceiver, source: OutgoingStream, track: MediaStreamTrack): void {
+  #attachVideo(
+    transceiver: RTCRtpTransceiver,
+    layers: readonly StreamLayer[],
+    codec: VideoCodecName,
+    track: MediaStreamTrack,
+  ): void {
     const counter = this.counters.video;
     const sender = transceiver.sender;
     const budget = new RetransmissionBudget();
     let newestSeq: number | undefined;
     const layerSwitch = new LayerSwitch({
-      layers: source.layers,
-      codec: source.codec as VideoCodecName,
+      layers,
+      codec,
       start: 0,
-      clockRate: CODECS[source.codec].clockRate,
+      clockRate: CODECS[codec].clockRate,
       logger: this.log,
       // The sequence numbers werift sends are these (it adds no offset).
       send: (packet) => {
@@ -167,7 +219,7 @@ export class ProducerSession extends PeerSession {
     this.#layerSwitch = layerSwitch;
     this.onClose(() => layerSwitch.close());
     const policy = new LayerPolicy(
-      source.layers.map((layer) => (layer.bitrateKbps ?? 0) * 1000),
+      layers.map((layer) => (layer.bitrateKbps ?? 0) * 1000),
       0,
       performance.now(),
     );
@@ -176,7 +228,7 @@ export class ProducerSession extends PeerSession {
       if (!decision) return;
       layerSwitch.switchTo(decision.layer, decision.reason);
       this.log.info(
-        { peerId: this.peerId, layer: source.layers[decision.layer]?.label, reason: decision.reason },
+        { peerId: this.peerId, layer: layers[decision.layer]?.label, reason: decision.reason },
         "viewer moved to another layer",
       );
     };

@@ -5,11 +5,12 @@
 import {
   RTCPeerConnection,
   type RTCRtpCodecParameters,
+  type RTCRtpTransceiver,
   type RtcpPacket,
   RtcpPayloadSpecificFeedback,
   useAbsSendTime,
 } from "werift";
-import { CODECS, type VideoCodecName } from "../media/codecs.ts";
+import { CODECS, codecOfMimeType, type VideoCodecName } from "../media/codecs.ts";
 import { mintTurnCredentials, type TurnRestSettings } from "./turn.ts";
 
 export interface IceSettings {
@@ -144,6 +145,43 @@ export function createPeerConnection(ice: IceSettings, codecs: SessionCodecs): R
     // in REMB (goog-remb is in every video codec's feedback), reads our send times from it.
     ...(codecs.bandwidthFeedback ? { headerExtensions: { video: [useAbsSendTime()], audio: [] } } : {}),
   });
+}
+
+/** An H.264 format we can send: packetization-mode 1 (the payloader fragments, RFC 6184 §6.3). */
+function sendableH264(codec: RTCRtpCodecParameters): boolean {
+  return /(^|;)\s*packetization-mode=1\b/.test(codec.parameters ?? "");
+}
+
+/** Baseline profile (profile_idc 0x42, RFC 6184 §8.1): ours is constrained baseline, which it decodes. */
+function baselineH264(codec: RTCRtpCodecParameters): boolean {
+  return /(^|;)\s*profile-level-id=42/i.test(codec.parameters ?? "");
+}
+
+/**
+ * What one viewer is sent: the first codec of `preference` that was negotiated on its transceiver
+ * (for H.264 a packetization-mode=1 format, baseline first: constrained baseline is what the device
+ * encodes, and what a main or high decoder reads too). werift's sender is told to write that format's
+ * payload type (it would write the first negotiated one, in the viewer's order). Undefined when the
+ * section was rejected or none is sendable.
+ */
+export function chooseSendCodec(
+  transceiver: RTCRtpTransceiver,
+  preference: readonly VideoCodecName[],
+): VideoCodecName | undefined {
+  if (transceiver.stopped) return undefined;
+  for (const name of preference) {
+    const formats = transceiver.codecs.filter((codec) => codecOfMimeType(codec.mimeType)?.name === name);
+    const chosen =
+      name === "h264"
+        ? (formats.find((f) => sendableH264(f) && baselineH264(f)) ?? formats.find(sendableH264))
+        : formats[0];
+    if (!chosen) continue;
+    const sender = transceiver.sender;
+    sender.codec = chosen;
+    if (sender.track) sender.track.codec = chosen;
+    return name;
+  }
+  return undefined;
 }
 
 /**

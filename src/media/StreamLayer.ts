@@ -143,7 +143,7 @@ export class StreamLayer {
     // Never 0, so that a fresh SSRC always differs from "none yet".
     const ssrc = (Math.random() * 0xfffffffe + 1) >>> 0;
     this.#expectedSsrc = ssrc;
-    return { rtpPort: this.#rtpSocket.address().port, sourcePort, rtcpPort, ssrc };
+    return { rtpPort: this.#rtpSocket.address().port, sourcePort, rtcpPort, ssrc, codec: this.codec };
   }
 
   async close(): Promise<void> {

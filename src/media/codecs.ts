@@ -89,6 +89,24 @@ export const CODECS: { readonly [name in CodecName]: Codec } = {
   },
 };
 
+/** A video codec's name (`vp8`, `h264`), not audio's. */
+export function isVideoCodec(name: CodecName): name is VideoCodecName {
+  return CODECS[name].kind === "video";
+}
+
+/**
+ * The video codecs this machine can encode, `preferred` first: VP8 (vp8enc) and H.264 (the Pi's
+ * hardware encoder, x264 or OpenH264). A codec without an encoder is never offered to a viewer.
+ */
+export function encodableVideoCodecs(preferred: VideoCodecName): VideoCodecName[] {
+  const encodable: Record<VideoCodecName, () => boolean> = {
+    vp8: () => hasElement("vp8enc"),
+    h264: () => hasElement(pickH264Encoder()),
+  };
+  const order: VideoCodecName[] = [preferred, ...(["vp8", "h264"] as const).filter((c) => c !== preferred)];
+  return order.filter((codec) => codec === preferred || encodable[codec]());
+}
+
 /** The codec of a negotiated MIME type (`video/VP8`, `video/H264`, `audio/opus`), if the device has it. */
 export function codecOfMimeType(mimeType: string): Codec | undefined {
   const [kind, name] = mimeType.toLowerCase().split("/");

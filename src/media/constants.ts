@@ -76,6 +76,11 @@ export const KEYFRAME_DEBOUNCE_MS = 200;
 
 // ---- Starting and stopping processes ----
 
+/**
+ * How long a codec's ladder is kept after its last viewer left, ms: a page reloaded, or a viewer that
+ * comes straight back, finds it still encoded (dropping it costs the other viewers a process restart).
+ */
+export const CODEC_IDLE_MS = 5_000;
 /** How long an encoder may take to send its first packet before its source is declared broken, ms. */
 export const ENCODER_START_TIMEOUT_MS = 15_000;
 /**

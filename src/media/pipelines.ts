@@ -11,6 +11,7 @@
 import {
   CODECS,
   type Codec,
+  type CodecName,
   type H264Encoder,
   opusEncoderTokens,
   rtpCaps,
@@ -53,13 +54,10 @@ export function ladderLayers(settings: VideoSettings): Array<{ label: string; bi
   return rungsOf(settings).map((rung) => ({ label: rungLabel(rung), bitrateKbps: rung.bitrateKbps }));
 }
 
-/** The rungs a pipeline with `count` targets encodes: the first `count` of the ladder. */
-export function rungsOf(settings: VideoSettings, count = settings.ladder?.length ?? 1): Rung[] {
+/** The rungs of the ladder: the configured size and bitrate first. */
+export function rungsOf(settings: VideoSettings): Rung[] {
   const top = { width: settings.width, height: settings.height, bitrateKbps: settings.bitrateKbps };
-  const ladder = settings.ladder && settings.ladder.length > 0 ? [top, ...settings.ladder.slice(1)] : [top];
-  if (count > ladder.length)
-    throw new Error(`a pipeline for ${count} layers, but the ladder has ${ladder.length}`);
-  return ladder.slice(0, count);
+  return settings.ladder && settings.ladder.length > 0 ? [top, ...settings.ladder.slice(1)] : [top];
 }
 
 /** Where a pipeline sends its RTP to Node (and, for video, where it takes RTCP from Node). */
@@ -72,6 +70,9 @@ export interface RtpTarget {
   rtcpPort?: number;
   /** The SSRC to write; a new one per process start marks a restart in the packet stream. */
   ssrc: number;
+  /** What this target takes (video): a codec's encoding of one rung of the ladder. Default: the settings' codec, and the target's position. */
+  codec?: CodecName | undefined;
+  rung?: number | undefined;
 }
 
 /** The echo's input: a sender's video arriving from Node, drawn over with its name. */
@@ -173,26 +174,31 @@ function videoSourceTokens(source: VideoSource, s: VideoSettings): string[] {
   }
 }
 
-/** One encoding's branch: queue → (scale) → encoder → rtpbin session `i` → UDP to Node, and its RTCP input. */
+/**
+ * One encoding's branch: queue → (scale) → encoder → rtpbin session `index` → UDP to Node, and its
+ * RTCP input. The target says which codec and which rung of the ladder.
+ */
 function encodeBranch(
   settings: VideoSettings,
-  rung: Rung,
   index: number,
   target: RtpTarget,
   pacedByClock: boolean,
 ): { encode: string[]; rest: string[] } {
   if (target.rtcpPort === undefined) throw new Error("a video pipeline needs an RTCP port");
+  const codec = target.codec ?? settings.codec;
+  if (codec === "opus") throw new Error("a video pipeline cannot encode opus");
+  const ladder = rungsOf(settings);
+  const rungIndex = target.rung ?? index;
+  const rung = ladder[rungIndex];
+  if (!rung) throw new Error(`a pipeline target for rung ${rungIndex}, but the ladder has ${ladder.length}`);
   const scaled = rung.width !== settings.width || rung.height !== settings.height;
   const encoding = {
-    codec: settings.codec,
+    codec,
     bitrateKbps: rung.bitrateKbps,
     keyframeDistance: Math.max(1, Math.round(settings.keyframeIntervalSeconds * settings.framerate)),
-    // The hardware encoder (one per Pi) takes the top encoding; the smaller ones stay in software.
-    h264Encoder:
-      index === 0 || settings.codec !== "h264"
-        ? settings.h264Encoder
-        : softwareH264Encoder(settings.h264Encoder),
-    threads: index === 0 ? undefined : LADDER_RUNG_ENCODER_THREADS,
+    // The hardware encoder (one per Pi) takes the top H.264 encoding; the others stay in software.
+    h264Encoder: rungIndex === 0 ? settings.h264Encoder : softwareH264Encoder(settings.h264Encoder),
+    threads: rungIndex === 0 ? undefined : LADDER_RUNG_ENCODER_THREADS,
   };
   return {
     encode: [
@@ -233,10 +239,7 @@ function encodeAndSendVideo(
   targets: RtpTarget[],
   pacedByClock: boolean,
 ): string[] {
-  const rungs = rungsOf(settings, targets.length);
-  const branches = rungs.map((rung, i) =>
-    encodeBranch(settings, rung, i, targets[i] as RtpTarget, pacedByClock),
-  );
+  const branches = targets.map((target, i) => encodeBranch(settings, i, target, pacedByClock));
   if (branches.length === 1) {
     const [only] = branches as [(typeof branches)[0]];
     return ["rtpbin", "name=rb", ...raw, "!", ...only.encode, ...only.rest];

@@ -200,6 +200,26 @@ describe("werift patches", () => {
     expect(counts.get("audio")).toBeGreaterThan(10);
   });
 
+  it("reject-sections-without-a-common-codec: a video section no codec fits is rejected, the audio still flows", async () => {
+    const sender = sendingPeer();
+    // Decodes H.264 only; the sender offers VP8 (was: "negotiate codecs failed." for the whole offer).
+    const receiver = createPeerConnection(
+      { iceServers: [], loopbackOnly: true },
+      { video: ["h264"], audio: true },
+    );
+    peers.push(receiver);
+    const counts = received(receiver);
+    await connect(sender, receiver);
+    const answer = receiver.localDescription?.sdp ?? "";
+    expect(answer).toMatch(/^m=video 0 UDP\/TLS\/RTP\/SAVPF 96\r$/m);
+    expect(answer).toMatch(/^a=group:BUNDLE 1\r$/m);
+    expect(sender.getTransceivers().map((t) => t.currentDirection)).toEqual(["stopped", "sendonly"]);
+    const stop = pump(sender);
+    await eventually(() => (counts.get("audio") ?? 0) > 10, "over 10 RTP packets on the audio track", 10_000);
+    stop();
+    expect(counts.get("video") ?? 0).toBe(0);
+  });
+
   it("dtls-records-before-start: a ClientHello that arrives before start() is answered", async () => {
     const certificate = await RTCDtlsTransport.SetupCertificate();
     // A stand-in for the ICE connection: records are pushed in by the test, and what the DTLS

@@ -4,12 +4,13 @@
  * which parameters; and the session core's rule that no candidate goes out before our SDP.
  */
 import { afterEach, describe, expect, it } from "vitest";
+import { RTCPeerConnection, type RTCRtpCodecParameters, useVP9 } from "werift";
 import { silentLogger } from "../../src/common/logger.ts";
 import { IncomingSession } from "../../src/device/IncomingSession.ts";
 import type { PeerSession, SessionMessage } from "../../src/device/PeerSession.ts";
 import { ProducerSession } from "../../src/device/ProducerSession.ts";
-import { createPeerConnection, type IceSettings } from "../../src/device/webrtc.ts";
-import type { VideoCodecName } from "../../src/media/codecs.ts";
+import { chooseSendCodec, createPeerConnection, type IceSettings } from "../../src/device/webrtc.ts";
+import { CODECS, type VideoCodecName } from "../../src/media/codecs.ts";
 import type { OutgoingStream } from "../../src/media/OutgoingStream.ts";
 
 const ICE: IceSettings = { iceServers: [], loopbackOnly: true };
@@ -116,44 +117,91 @@ describe("receiving: the device answers with its preferred codec the sender offe
   });
 });
 
-/** A stand-in for a shared encoder: negotiation needs its kind only. */
-function fakeStream(kind: "video" | "audio", codec: VideoCodecName = "vp8"): OutgoingStream {
+/** A stand-in for a shared encoder: negotiation needs its codecs; `used` records each viewer's ladder. */
+function fakeStream(kind: "video" | "audio", codecs: VideoCodecName[] = ["vp8", "h264"]) {
   const layer = { label: "640x480", bitrateKbps: 1000, subscribe: () => () => {}, requestKeyframe: () => {} };
-  return {
+  const used: string[] = [];
+  const stream = {
     kind,
-    codec: kind === "video" ? codec : "opus",
+    codec: kind === "video" ? codecs[0] : "opus",
+    codecs: kind === "video" ? codecs : ["opus"],
     layers: [layer],
     subscribe: () => () => {},
+    use: async (codec: string) => {
+      used.push(codec);
+      return { codec, layers: [layer], release: () => {} };
+    },
   } as unknown as OutgoingStream;
+  return { stream, used };
 }
 
-function producer(videoCodec: VideoCodecName, offer: string | null) {
+function producer(videoCodecs: VideoCodecName[], offer: string | null) {
   const sent: SessionMessage[] = [];
+  const video = fakeStream("video", videoCodecs);
   const session = new ProducerSession({
     sessionId: "s2",
     peerId: "viewer",
     offer,
-    video: fakeStream("video", videoCodec),
-    videoCodec,
-    audio: fakeStream("audio"),
+    video: video.stream,
+    audio: fakeStream("audio").stream,
     ice: ICE,
     send: (message) => sent.push(message),
     logger: silentLogger,
   });
   open.push({ close: () => session.close("closed-by-device") });
-  return { session, sent };
+  return { session, sent, used: video.used };
 }
 
-describe("sending: the device offers its one video codec and Opus", () => {
+/** A werift "browser" viewer that decodes `video` (werift codec parameters) and Opus. */
+function viewerPeer(video: RTCRtpCodecParameters[]): RTCPeerConnection {
+  // Loopback only, as the device's side here (no candidates are exchanged: nothing must fail).
+  const pc = new RTCPeerConnection({
+    codecs: { video, audio: [CODECS.opus.rtpParameters()] },
+    iceUseIpv4: false,
+    iceUseIpv6: false,
+    iceAdditionalHostAddresses: ["127.0.0.1"],
+  });
+  open.push(pc);
+  return pc;
+}
+
+/** The viewer offers to receive video and audio. */
+async function viewerOffer(pc: RTCPeerConnection): Promise<string> {
+  pc.addTransceiver("video", { direction: "recvonly" });
+  pc.addTransceiver("audio", { direction: "recvonly" });
+  await pc.setLocalDescription(await pc.createOffer());
+  return pc.localDescription?.sdp ?? "";
+}
+
+/** The device's offer answered by `viewer`; resolves with the answer. */
+async function answerDevice(session: ProducerSession, sent: SessionMessage[], viewer: RTCPeerConnection) {
+  await session.start();
+  await viewer.setRemoteDescription({ type: "offer", sdp: sdpOf(sent) });
+  await viewer.setLocalDescription(await viewer.createAnswer());
+  const answer = viewer.localDescription?.sdp ?? "";
+  await session.handlePeerMessage({ type: "peer", sessionId: "s2", sdp: { type: "answer", sdp: answer } });
+  return answer;
+}
+
+describe("sending: the device offers every video codec it can encode, its preference first, and Opus", () => {
   it.each([
-    ["vp8", "VP8", /^a=rtpmap:96 VP8\/90000$/m],
-    ["h264", "H264", /^a=fmtp:102 .*profile-level-id=42e01f;packetization-mode=1/m],
-  ] as const)("%s", async (codec, encodingName, line) => {
-    const { session, sent } = producer(codec, null);
+    [
+      ["vp8", "h264"],
+      ["VP8", "H264"],
+    ],
+    [
+      ["h264", "vp8"],
+      ["H264", "VP8"],
+    ],
+    [["vp8"], ["VP8"]],
+  ] as const)("%j", async (codecs, encodingNames) => {
+    const { session, sent } = producer([...codecs], null);
     await session.start();
     const offer = sdpOf(sent);
-    expect(codecsOf(offer, "video")).toEqual([encodingName]);
-    expect(offer).toMatch(line);
+    expect(codecsOf(offer, "video")).toEqual(encodingNames);
+    if (codecs.includes("h264" as never))
+      expect(offer).toMatch(/^a=fmtp:102 .*profile-level-id=42e01f;packetization-mode=1/m);
+    expect(offer).toMatch(/^a=rtpmap:96 VP8\/90000$/m);
     expect(codecsOf(offer, "audio")).toEqual(["OPUS"]);
     expect(offer).toMatch(/^a=rtpmap:111 OPUS\/48000\/2$/im);
     expect(offer.match(/^a=sendonly$/gm)).toHaveLength(2);
@@ -164,14 +212,81 @@ describe("sending: the device offers its one video codec and Opus", () => {
     expect(offer).toMatch(/^a=rtcp-fb:\d+ goog-remb$/m);
   });
 
-  it("answers a viewer's offer with the device's codec, whatever the viewer's order", async () => {
+  it("answers a viewer's offer with the device's preferred codec, whatever the viewer's order", async () => {
     const viewer = createPeerConnection(ICE, { video: ["vp8", "h264"], audio: true });
     open.push(viewer);
     viewer.addTransceiver("video", { direction: "recvonly" });
     viewer.addTransceiver("audio", { direction: "recvonly" });
     await viewer.setLocalDescription(await viewer.createOffer());
-    const { session, sent } = producer("h264", viewer.localDescription?.sdp ?? "");
+    const { session, used } = producer(["h264", "vp8"], viewer.localDescription?.sdp ?? "");
     await session.start();
-    expect(codecsOf(sdpOf(sent), "video")[0]).toBe("H264");
+    await until(() => used.length > 0);
+    expect(used).toEqual(["h264"]);
+  });
+
+  it("a viewer that decodes only VP8 gets VP8 from a device that prefers H.264, whichever side offers", async () => {
+    const offering = viewerPeer([CODECS.vp8.rtpParameters()]);
+    const a = producer(["h264", "vp8"], await viewerOffer(offering));
+    await a.session.start();
+    await until(() => a.used.length > 0);
+    expect(a.used).toEqual(["vp8"]);
+    expect(codecsOf(sdpOf(a.sent), "video")).toEqual(["VP8"]);
+
+    const b = producer(["h264", "vp8"], null);
+    await answerDevice(b.session, b.sent, viewerPeer([CODECS.vp8.rtpParameters()]));
+    expect(b.used).toEqual(["vp8"]);
+  });
+
+  it("regression: a viewer that decodes none of the video codecs keeps the session and its audio (was: negotiate codecs failed, session dropped)", async () => {
+    // Offering: the device answers with the video section rejected (port 0, out of BUNDLE).
+    const offering = viewerPeer([useVP9()]);
+    const a = producer(["h264", "vp8"], await viewerOffer(offering));
+    await a.session.start();
+    expect(a.session.closed).toBe(false);
+    const answer = sdpOf(a.sent);
+    expect(answer).toMatch(/^m=video 0 /m);
+    expect(answer).toMatch(/^m=audio 9 /m);
+    expect(answer).toMatch(/^a=sendonly$/m);
+    expect(answer).not.toMatch(/^a=group:BUNDLE .*\b0\b/m);
+    await offering.setRemoteDescription({ type: "answer", sdp: answer });
+    expect(a.used).toEqual([]);
+
+    // Answering: the viewer rejects the video section; the device keeps the audio.
+    const b = producer(["h264", "vp8"], null);
+    const rejected = await answerDevice(b.session, b.sent, viewerPeer([useVP9()]));
+    expect(rejected).toMatch(/^m=video 0 /m);
+    expect(b.session.closed).toBe(false);
+    expect(b.used).toEqual([]);
   });
 });
+
+describe("chooseSendCodec: the H.264 format the device can send", () => {
+  it("prefers packetization-mode=1 baseline over a mode-0 or high-profile format listed first", async () => {
+    const pc = createPeerConnection(ICE, { video: ["h264"], audio: false });
+    open.push(pc);
+    const h264 = (pt: number, fmtp: string) => `a=rtpmap:${pt} H264/90000\r\na=fmtp:${pt} ${fmtp}\r\n`;
+    const offer = [
+      "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n",
+      "m=video 9 UDP/TLS/RTP/SAVPF 100 101 102\r\nc=IN IP4 0.0.0.0\r\n",
+      "a=ice-ufrag:abcd\r\na=ice-pwd:abcdefghijklmnopqrstuvwx\r\n",
+      "a=fingerprint:sha-256 00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF\r\n",
+      "a=setup:actpass\r\na=mid:0\r\na=recvonly\r\na=rtcp-mux\r\n",
+      h264(100, "level-asymmetry-allowed=1;packetization-mode=0;profile-level-id=42e01f"),
+      h264(101, "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=640c1f"),
+      h264(102, "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f"),
+    ].join("");
+    await pc.setRemoteDescription({ type: "offer", sdp: offer });
+    const [transceiver] = pc.getTransceivers();
+    if (!transceiver) throw new Error("no transceiver");
+    expect(chooseSendCodec(transceiver, ["h264"])).toBe("h264");
+    expect(transceiver.sender.codec?.payloadType).toBe(102);
+    expect(chooseSendCodec(transceiver, ["vp8"])).toBeUndefined();
+  });
+});
+
+async function until(condition: () => boolean, timeoutMs = 5000): Promise<void> {
+  for (const end = Date.now() + timeoutMs; !condition(); ) {
+    if (Date.now() > end) throw new Error("timed out");
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}

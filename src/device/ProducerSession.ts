@@ -69,7 +69,10 @@ export class ProducerSession extends PeerSession {
     try {
       const stream = new MediaStream();
       if (this.#offer === null) {
-        for (const source of [this.#video, this.#audio]) {
+        // Audio first: its section is the BUNDLE tag (RFC 8843 §7.2), so a browser that rejects the video
+        // keeps the audio — Chromium cannot apply its own answer rejecting the tagged section ("Failed
+        // to setup RTCP mux").
+        for (const source of [this.#audio, this.#video]) {
           if (!source) continue;
           const track = new MediaStreamTrack({ kind: source.kind });
           const transceiver = this.pc.addTransceiver(track, { direction: "sendonly", streams: [stream] });

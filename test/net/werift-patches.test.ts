@@ -220,6 +220,49 @@ describe("werift patches", () => {
     expect(counts.get("video") ?? 0).toBe(0);
   });
 
+  it("reject-sections-without-a-common-codec: a browser's rejected section (no ICE credentials, no fingerprint) leaves the bundle's transport alone", async () => {
+    const sender = peer();
+    sender.addTransceiver(new MediaStreamTrack({ kind: "audio" }), { direction: "sendonly" });
+    sender.addTransceiver(new MediaStreamTrack({ kind: "video" }), { direction: "sendonly" });
+    const receiver = createPeerConnection(
+      { iceServers: [], loopbackOnly: true },
+      { video: ["h264"], audio: true },
+    );
+    peers.push(receiver);
+    const counts = received(receiver);
+    // As Chromium writes a rejected section in its answer: port 0, payload type 0, no transport lines.
+    const asChromium = (sdp: string) =>
+      sdp
+        .split(/(?=^m=)/m)
+        .map((section) =>
+          section.startsWith("m=video 0 ")
+            ? section
+                .replace(/^m=video 0 .*$/m, "m=video 0 UDP/TLS/RTP/SAVPF 0\r")
+                .replace(
+                  /^a=(ice-ufrag|ice-pwd|ice-options|fingerprint|candidate|end-of-candidates|ssrc|rtpmap).*\r\n/gm,
+                  "",
+                )
+                .replace(/^a=inactive\r$/m, "a=recvonly\r")
+            : section,
+        )
+        .join("");
+    await sender.setLocalDescription(await sender.createOffer());
+    await waitGathered(sender);
+    await receiver.setRemoteDescription({ type: "offer", sdp: sender.localDescription?.sdp ?? "" });
+    await receiver.setLocalDescription(await receiver.createAnswer());
+    await waitGathered(receiver);
+    const answer = asChromium(receiver.localDescription?.sdp ?? "");
+    const rejected = answer.split(/(?=^m=)/m).find((section) => section.startsWith("m=video")) ?? "";
+    expect(rejected).toMatch(/^m=video 0 UDP\/TLS\/RTP\/SAVPF 0\r$/m);
+    expect(rejected).not.toMatch(/^a=(fingerprint|ice-ufrag)/m);
+    await sender.setRemoteDescription({ type: "answer", sdp: answer });
+    await eventually(() => sender.connectionState === "connected", "the sender connected", 10_000);
+    const stop = pump(sender);
+    await eventually(() => (counts.get("audio") ?? 0) > 10, "over 10 RTP packets on the audio track", 10_000);
+    stop();
+    expect(counts.get("video") ?? 0).toBe(0);
+  });
+
   it("dtls-records-before-start: a ClientHello that arrives before start() is answered", async () => {
     const certificate = await RTCDtlsTransport.SetupCertificate();
     // A stand-in for the ICE connection: records are pushed in by the test, and what the DTLS

@@ -185,6 +185,46 @@ describe("the page (Chromium)", () => {
     await screenshot(page, "page-phone-view-only.png");
   });
 
+  it("a browser that decodes none of the device's video codecs hears the sound and is told why", async () => {
+    const served = await startApiServe();
+    const { page, browser } = await openApp(served);
+    // This browser "has" no VP8 and no H.264: the device's offer names them as codecs it does not know,
+    // so Chromium rejects the video section in its answer, as a browser without them would.
+    await browser.addInitScript(() => {
+      type Apply = (this: RTCPeerConnection, description?: RTCSessionDescriptionInit) => Promise<void>;
+      const original = RTCPeerConnection.prototype.setRemoteDescription as Apply;
+      const unknownVideoCodecs: Apply = function (description) {
+        const sdp =
+          description?.type === "offer"
+            ? description.sdp?.replace(/ (VP8|H264)\/90000/gi, " X-NOT-$1/90000")
+            : undefined;
+        return original.call(this, sdp ? { type: "offer", sdp } : description);
+      };
+      RTCPeerConnection.prototype.setRemoteDescription =
+        unknownVideoCodecs as typeof RTCPeerConnection.prototype.setRemoteDescription;
+    });
+    await page.reload();
+    await expect
+      .poll(() => page.locator("#notice").textContent(), { timeout: 20_000 })
+      .toMatch(/This browser cannot play the device's video.*sound only/);
+    expect(await page.locator("#notice").isVisible()).toBe(true);
+    await served.child.waitFor(/takes none of the device's video codecs: it gets the audio only/, 10_000);
+    // The sound plays: the stage has the audio track (no video track) and its time runs on.
+    const tracks = () =>
+      page.evaluate(async () => {
+        const video = document.getElementById("remote") as HTMLVideoElement;
+        const stream = video.srcObject as MediaStream | null;
+        return { audio: stream?.getAudioTracks().length ?? 0, video: stream?.getVideoTracks().length ?? 0 };
+      });
+    await expect.poll(tracks, { timeout: 10_000 }).toEqual({ audio: 1, video: 0 });
+    const first = Number(await page.evaluate(`(document.getElementById("remote")).currentTime`));
+    await mediaFor(2000);
+    expect(Number(await page.evaluate(`(document.getElementById("remote")).currentTime`))).toBeGreaterThan(
+      first + 1,
+    );
+    await screenshot(page, "page-no-video-codec.png");
+  });
+
   it("says the device is offline when it stops", async () => {
     const served = await startApiServe();
     const { page, log } = await openApp(served);

@@ -83,6 +83,8 @@ const state = {
   lastSnapshot: undefined as Snapshot | undefined,
   /** What the device said last about itself (`GET /api/status`). */
   deviceStatus: undefined as DeviceStatus | undefined,
+  /** The device's video was refused in the negotiation: this browser decodes none of its codecs. */
+  videoRefused: false,
 };
 
 function setStatus(text: string, kind: "ok" | "bad" | "" = ""): void {
@@ -100,6 +102,30 @@ function showMessage(text: string | undefined, kind: "offline" | "" = ""): void 
 function showNotice(text: string | undefined): void {
   ui.notice.hidden = text === undefined;
   ui.notice.textContent = text ?? "";
+}
+
+/** The notice the stage needs now: video this browser cannot play, or a camera that is away. */
+function renderNotice(): void {
+  showNotice(
+    state.videoRefused
+      ? "This browser cannot play the device's video (it sends VP8 or H.264): you hear its sound only. " +
+          "Chrome, Edge, Firefox and Safari play it."
+      : state.deviceStatus?.sources.video.state === "unavailable"
+        ? "Camera unavailable: the device shows a test picture until its camera is back."
+        : undefined,
+  );
+}
+
+/**
+ * Whether the session's video section was rejected — by this browser (it decodes none of the codecs
+ * offered) or by the device (none of those this browser offered): in the answer, a video section with
+ * port 0 (RFC 3264 §6; an answer has no bundle-only sections). A stopped transceiver is gone from
+ * getTransceivers(), so the answer is what tells.
+ */
+function videoRefused(pc: RTCPeerConnection | null): boolean {
+  const local = pc?.currentLocalDescription;
+  const answer = local?.type === "answer" ? local : pc?.currentRemoteDescription;
+  return answer?.type === "answer" && /^m=video 0 /m.test(answer.sdp);
 }
 
 /** The device is not there: no connection, or connected but the device's producer is gone. */
@@ -234,15 +260,24 @@ function watch(peer: Peer): void {
   state.watching = { id: peer.id, name: nameOf(peer), session };
   ui.title.textContent = nameOf(peer);
   showMessage(`Connecting to ${nameOf(peer)}…`);
+  const checkVideo = () => {
+    if (state.watching?.session !== session) return;
+    state.videoRefused = videoRefused(session.rtcPeerConnection);
+    renderNotice();
+  };
   session.addEventListener("streamsChanged", () => {
+    checkVideo();
     const stream = session.streams[0];
     if (!stream) return;
     ui.remote.srcObject = stream;
     void play(ui.remote);
   });
+  session.addEventListener("stateChanged", checkVideo);
   session.addEventListener("closed", () => {
     if (state.watching?.session !== session) return;
     state.watching = undefined;
+    state.videoRefused = false;
+    renderNotice();
     ui.remote.srcObject = null;
     showOffline("not-sending");
     // If it is still listed (a network failure rather than a stop), try again.
@@ -251,6 +286,7 @@ function watch(peer: Peer): void {
   });
   session.addEventListener("error", (event) => console.warn("viewing error", (event as ErrorEvent).message));
   ui.remote.onplaying = () => {
+    checkVideo();
     showMessage(undefined);
     ui.snapshot.disabled = false;
   };
@@ -453,11 +489,7 @@ async function pollStatus(): Promise<void> {
   try {
     const status = await apiJson<DeviceStatus>("/api/status");
     state.deviceStatus = status;
-    showNotice(
-      status.sources.video.state === "unavailable"
-        ? "Camera unavailable: the device shows a test picture until its camera is back."
-        : undefined,
-    );
+    renderNotice();
   } catch (error) {
     // 401: logged out (the signalling side sends the page to the login page); 404: no API here.
     if (error instanceof ApiError && error.status === 404) window.clearInterval(statusTimer);

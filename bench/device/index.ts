@@ -147,6 +147,17 @@ function treeCpuSeconds(root: number): number {
   return total;
 }
 
+/** CPU seconds (user + system) of one process. */
+function processCpuSeconds(pid: number): number {
+  try {
+    const text = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return Number.NaN;
+  }
+}
+
 function rssMb(pid: number): number {
   const match = readFileSync(`/proc/${pid}/status`, "utf8").match(/VmRSS:\s+(\d+) kB/);
   return Number(match?.[1] ?? 0) / 1024;
@@ -235,6 +246,8 @@ interface Report {
     Array<{
       viewers: number;
       cpuPercent: number;
+      /** Node's own share of {@link cpuPercent} (the rest is the encoders). */
+      nodeCpuPercent: number;
       nodeRssMb: number;
       videoKbpsPerViewer: number;
       /** Each layer's viewers at the end and their mean video kbit/s, in the order first seen. */
@@ -340,11 +353,13 @@ for (const codec of CODECS) {
       await waitForLine(farm, new RegExp(`receiving ${viewers}`), 60_000);
       await new Promise((resolve) => setTimeout(resolve, CPU_SETTLE_SECONDS * 1000));
       const before = treeCpuSeconds(device.pid ?? 0);
+      const nodeBefore = processCpuSeconds(device.pid ?? 0);
       const bytesBefore = videoBytes;
       const eachBefore = [...bytesOf];
       const start = performance.now();
       await new Promise((resolve) => setTimeout(resolve, CPU_SECONDS * 1000));
       const cpu = treeCpuSeconds(device.pid ?? 0) - before;
+      const nodeCpu = processCpuSeconds(device.pid ?? 0) - nodeBefore;
       const end = performance.now();
       const elapsed = (end - start) / 1000;
       // Where each viewer is: its last move, or the top layer it starts on.
@@ -364,6 +379,7 @@ for (const codec of CODECS) {
       report.cpu[codec].push({
         viewers,
         cpuPercent: (cpu / elapsed) * 100,
+        nodeCpuPercent: (nodeCpu / elapsed) * 100,
         nodeRssMb: rssMb(device.pid ?? 0),
         videoKbpsPerViewer: ((videoBytes - bytesBefore) * 8) / 1000 / elapsed / viewers,
         layers,

@@ -5,6 +5,7 @@
  *
  *   npm run bench:device -- [--joins 20] [--latency-seconds 60] [--cpu-seconds 20] [--levels 1,3,5,10]
  *                           [--codecs vp8,h264] [--only ttff,latency,cpu] [--json FILE]
+ *                           [--cpu-viewers spread|top] [--remb BPS,BPS,…] [--cpu-settle-seconds S]
  *
  * Runs inside a loopback-only network namespace (npm script). Everything is real: our signalling
  * server, `device-rtc device` with the test source, Chromium with gstwebrtc-api for the first two,
@@ -19,6 +20,13 @@
  *   Each codec is measured with audio (lip sync on) and video only.
  * - CPU of the device (node + its gst-launch-1.0 children, % of one core) and node's RSS with N
  *   viewers, over `--cpu-seconds`. Targets: 10 viewers ≤ 2.0× the CPU of 1; RSS ≤ 150 MB at 10.
+ *   `--cpu-viewers spread` (the default): the viewers are spread over the ladder's layers — viewer i
+ *   sends REMBs claiming the i-th bandwidth of `--remb` (cycling; default {@link SPREAD_CLAIMS}),
+ *   as a browser reports its estimate, and the device's LayerPolicy moves it; the measurement starts
+ *   `--cpu-settle-seconds` after every viewer receives (default 12: time for the moves). `top`: no
+ *   REMB, every viewer stays on the top layer. Each row says which layers the viewers were on at the
+ *   end (from the device's "viewer moved to another layer" lines) and how many moves happened
+ *   during the measurement. With `BENCH_DEVICE_FLAGS="--ladder off"` there is one layer.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -43,6 +51,9 @@ const { values: args } = parseArgs({
     beeps: { type: "string", default: "20" },
     "echo-seconds": { type: "string", default: "30" },
     json: { type: "string" },
+    "cpu-viewers": { type: "string", default: "spread" },
+    remb: { type: "string" },
+    "cpu-settle-seconds": { type: "string" },
   },
 });
 const JOINS = Number(args.joins);
@@ -53,6 +64,23 @@ const CODECS = (args.codecs ?? "").split(",") as Array<"vp8" | "h264">;
 const ONLY = new Set((args.only ?? "").split(","));
 const BEEPS = Number(args.beeps);
 const ECHO_SECONDS = Number(args["echo-seconds"]);
+/**
+ * The bandwidths (bit/s) that spread viewers claim, in turn, under the default ladder
+ * (640x480@1000, 320x240@250, 160x120@150 kbit/s, and 64 kbit/s of Opus) and LayerPolicy's rules
+ * (src/device/LayerPolicy.ts, src/device/constants.ts). Each REMB says the same, so the estimate
+ * never falls; a viewer settles where a constant estimate holds it:
+ * - 3 Mbit/s: the top layer (an estimate is never far under it).
+ * - 280 kbit/s: under half of top + audio reserve (545k) moves it down to the best layer that fits
+ *   with 20 % headroom after 90k for audio — none, so the bottom; there it is above what it is sent
+ *   (150k + Opus ≈ 220k), so 320x240 is tried after 4 s; there it is under what it is sent
+ *   (250k + Opus ≈ 320k), so nothing higher is tried, and over half of it (170k), so it stays.
+ *   (600 kbit/s would stay on the top layer: not under 545k.)
+ * - 120 kbit/s: the bottom layer, under what it is sent there, so it never tries up.
+ */
+const SPREAD_CLAIMS = [3_000_000, 280_000, 120_000];
+const CPU_VIEWERS = args["cpu-viewers"] === "top" ? "top" : "spread";
+const CLAIMS = CPU_VIEWERS === "spread" ? (args.remb?.split(",").map(Number) ?? SPREAD_CLAIMS) : [];
+const CPU_SETTLE_SECONDS = Number(args["cpu-settle-seconds"] ?? (CPU_VIEWERS === "spread" ? 12 : 2));
 const ROOT = new URL("../../", import.meta.url).pathname;
 const WIDTH = 640;
 const HEIGHT = 480;
@@ -117,6 +145,17 @@ function treeCpuSeconds(root: number): number {
   };
   walk(root);
   return total;
+}
+
+/** CPU seconds (user + system) of one process. */
+function processCpuSeconds(pid: number): number {
+  try {
+    const text = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return Number.NaN;
+  }
 }
 
 function rssMb(pid: number): number {
@@ -204,7 +243,18 @@ interface Report {
   latency: Record<string, { p50: number; p95: number; frames: number; unreadable: number }>;
   cpu: Record<
     string,
-    Array<{ viewers: number; cpuPercent: number; nodeRssMb: number; videoKbpsPerViewer: number }>
+    Array<{
+      viewers: number;
+      cpuPercent: number;
+      /** Node's own share of {@link cpuPercent} (the rest is the encoders). */
+      nodeCpuPercent: number;
+      nodeRssMb: number;
+      videoKbpsPerViewer: number;
+      /** Each layer's viewers at the end and their mean video kbit/s, in the order first seen. */
+      layers: Array<{ layer: string; viewers: number; videoKbps: number }>;
+      /** Layer moves during the measurement. */
+      moves: number;
+    }>
   >;
 }
 const report: Report = { ttff: {}, latency: {}, cpu: {} };
@@ -250,6 +300,22 @@ for (const codec of CODECS) {
 
   if (ONLY.has("cpu")) {
     report.cpu[codec] = [];
+    // The device's "viewer moved to another layer" lines, when they came.
+    const moves: Array<{ peerId: string; layer: string; at: number }> = [];
+    for (const stream of [device.stdout, device.stderr]) {
+      let partial = "";
+      stream?.on("data", (chunk: Buffer) => {
+        const lines = (partial + chunk.toString()).split("\n");
+        partial = lines.pop() ?? "";
+        for (const line of lines) {
+          if (!line.includes('"viewer moved to another layer"')) continue;
+          try {
+            const entry = JSON.parse(line) as { peerId: string; layer: string };
+            moves.push({ peerId: entry.peerId, layer: entry.layer, at: performance.now() });
+          } catch {}
+        }
+      });
+    }
     for (const viewers of LEVELS) {
       const farm = spawn(
         process.execPath,
@@ -263,29 +329,61 @@ for (const codec of CODECS) {
           name,
           "--count",
           String(viewers),
+          ...(CLAIMS.length > 0 ? ["--remb", CLAIMS.join(",")] : []),
         ],
         {
           stdio: ["ignore", "pipe", "pipe"],
         },
       );
       let videoBytes = 0;
+      /** Each viewer's signalling id and video bytes so far, in viewer order. */
+      const peerIds: string[] = [];
+      let bytesOf: number[] = [];
+      let partial = "";
       farm.stdout?.on("data", (chunk: Buffer) => {
-        const match = [...chunk.toString().matchAll(/videoBytes (\d+)/g)].at(-1);
-        if (match) videoBytes = Number(match[1]);
+        const lines = (partial + chunk.toString()).split("\n");
+        partial = lines.pop() ?? "";
+        for (const line of lines) {
+          const words = line.split(" ");
+          if (words[0] === "packets") videoBytes = Number(words[3]);
+          else if (words[0] === "bytes") bytesOf = words.slice(1).map(Number);
+          else if (words[0] === "viewer") peerIds[Number(words[1])] = words[2] as string;
+        }
       });
       await waitForLine(farm, new RegExp(`receiving ${viewers}`), 60_000);
-      await new Promise((resolve) => setTimeout(resolve, 2000));
+      await new Promise((resolve) => setTimeout(resolve, CPU_SETTLE_SECONDS * 1000));
       const before = treeCpuSeconds(device.pid ?? 0);
+      const nodeBefore = processCpuSeconds(device.pid ?? 0);
       const bytesBefore = videoBytes;
+      const eachBefore = [...bytesOf];
       const start = performance.now();
       await new Promise((resolve) => setTimeout(resolve, CPU_SECONDS * 1000));
       const cpu = treeCpuSeconds(device.pid ?? 0) - before;
-      const elapsed = (performance.now() - start) / 1000;
+      const nodeCpu = processCpuSeconds(device.pid ?? 0) - nodeBefore;
+      const end = performance.now();
+      const elapsed = (end - start) / 1000;
+      // Where each viewer is: its last move, or the top layer it starts on.
+      const layers: Array<{ layer: string; viewers: number; videoKbps: number }> = [];
+      peerIds.forEach((peerId, i) => {
+        const layer = moves.filter((move) => move.peerId === peerId).at(-1)?.layer ?? `${WIDTH}x${HEIGHT}`;
+        const kbps = (((bytesOf[i] ?? 0) - (eachBefore[i] ?? 0)) * 8) / 1000 / elapsed;
+        let group = layers.find((entry) => entry.layer === layer);
+        if (!group) {
+          group = { layer, viewers: 0, videoKbps: 0 };
+          layers.push(group);
+        }
+        group.videoKbps = (group.videoKbps * group.viewers + kbps) / (group.viewers + 1);
+        group.viewers++;
+      });
+      const ours = new Set(peerIds);
       report.cpu[codec].push({
         viewers,
         cpuPercent: (cpu / elapsed) * 100,
+        nodeCpuPercent: (nodeCpu / elapsed) * 100,
         nodeRssMb: rssMb(device.pid ?? 0),
         videoKbpsPerViewer: ((videoBytes - bytesBefore) * 8) / 1000 / elapsed / viewers,
+        layers,
+        moves: moves.filter((move) => ours.has(move.peerId) && move.at >= start && move.at <= end).length,
       });
       await stop(farm);
       await new Promise((resolve) => setTimeout(resolve, 1500));
@@ -467,16 +565,22 @@ if (Object.keys(report.latency).length) {
 }
 if (Object.keys(report.cpu).length) {
   lines.push(
-    `Device CPU (node + gst-launch-1.0 children, % of one core, ${CPU_SECONDS} s) and node RSS`,
+    `Device CPU (node + gst-launch-1.0 children, % of one core, ${CPU_SECONDS} s) and node RSS, ${
+      CPU_VIEWERS === "spread"
+        ? `viewers spread over the layers (REMB claims ${CLAIMS.map((bps) => `${bps / 1000}`).join(" / ")} kbit/s in turn)`
+        : "every viewer on the top layer (no REMB)"
+    }${process.env.BENCH_DEVICE_FLAGS ? `, device flags: ${process.env.BENCH_DEVICE_FLAGS}` : ""}`,
     "",
-    "| codec | viewers | CPU % | × 1 viewer | node RSS (MB) | video kbit/s per viewer |",
-    "|---|---|---|---|---|---|",
+    "| codec | viewers | CPU % | × 1 viewer | node RSS (MB) | video kbit/s per viewer | layers at the end: viewers (video kbit/s each) | moves while measured |",
+    "|---|---|---|---|---|---|---|---|",
   );
   for (const [codec, rows] of Object.entries(report.cpu)) {
     const base = rows[0]?.cpuPercent ?? Number.NaN;
     for (const row of rows)
       lines.push(
-        `| ${codec} | ${row.viewers} | ${fmt(row.cpuPercent, 1)} | ${fmt(row.cpuPercent / base, 2)} | ${fmt(row.nodeRssMb)} | ${fmt(row.videoKbpsPerViewer)} |`,
+        `| ${codec} | ${row.viewers} | ${fmt(row.cpuPercent, 1)} | ${fmt(row.cpuPercent / base, 2)} | ${fmt(row.nodeRssMb)} | ${fmt(row.videoKbpsPerViewer)} | ${row.layers
+          .map((group) => `${group.layer}: ${group.viewers} (${fmt(group.videoKbps)})`)
+          .join(", ")} | ${row.moves} |`,
       );
   }
 }

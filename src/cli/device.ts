@@ -65,7 +65,14 @@ export function addDeviceOptions(command: Command): Command {
     .option("--name <NAME>", "the name viewers see", hostname())
     .option("--video <SRC>", "video source (see below); default: camera:/dev/video0 if it exists, else test")
     .option("--audio <SRC>", "audio source (see below); default: mic if the machine has one, else test")
-    .addOption(new Option("--codec <CODEC>", "video codec").choices(["vp8", "h264"]).default("vp8"))
+    .addOption(
+      new Option(
+        "--codec <CODEC>",
+        "preferred video codec: a viewer gets it if its browser takes it, else the other one (both are offered when the machine can encode them).",
+      )
+        .choices(["vp8", "h264"])
+        .default("vp8"),
+    )
     .option("--bitrate <KBPS>", "video bitrate in kbit/s", integerOption(50, 50_000), 1000)
     .option("--width <W>", "video width", integerOption(16, 4096), 640)
     .option("--height <H>", "video height", integerOption(16, 4096), 480)

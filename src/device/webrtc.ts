@@ -4,7 +4,7 @@
  */
 import {
   RTCPeerConnection,
-  type RTCRtpCodecParameters,
+  RTCRtpCodecParameters,
   type RTCRtpTransceiver,
   type RtcpPacket,
   RtcpPayloadSpecificFeedback,
@@ -114,15 +114,32 @@ export function iceServersFor(
   });
 }
 
-/** The werift codec list of a session: video codecs in order of preference, then Opus. */
+/**
+ * The werift codec list of a session: video codecs in order of preference, then Opus. A session that
+ * sends also offers RTX for each video codec (RFC 4588: re-sent packets on their own SSRC and payload
+ * type, so the receiver tells them from late ones, and its estimate is not misled by them).
+ */
 function rtpCodecParameters(codecs: SessionCodecs): {
   video: RTCRtpCodecParameters[];
   audio: RTCRtpCodecParameters[];
 } {
   return {
-    video: codecs.video.map((codec) => CODECS[codec].rtpParameters()),
+    video: codecs.video.flatMap((codec) => {
+      const parameters = CODECS[codec].rtpParameters();
+      return codecs.bandwidthFeedback ? [parameters, rtxFor(parameters)] : [parameters];
+    }),
     audio: codecs.audio ? [CODECS.opus.rtpParameters()] : [],
   };
+}
+
+/** RTX for a codec (RFC 4588 §8.6): payload type one above the codec's, `apt` naming it. */
+function rtxFor(codec: RTCRtpCodecParameters): RTCRtpCodecParameters {
+  return new RTCRtpCodecParameters({
+    mimeType: "video/rtx",
+    clockRate: codec.clockRate,
+    payloadType: (codec.payloadType as number) + 1,
+    parameters: `apt=${codec.payloadType}`,
+  });
 }
 
 export function createPeerConnection(ice: IceSettings, codecs: SessionCodecs): RTCPeerConnection {
@@ -179,6 +196,13 @@ export function chooseSendCodec(
     const sender = transceiver.sender;
     sender.codec = chosen;
     if (sender.track) sender.track.codec = chosen;
+    // Its RTX, if negotiated (werift took the one of the first negotiated codec; the field is private
+    // in werift's typings, and prepareSend() would take the first codec again).
+    (sender as unknown as { rtxPayloadType: number | undefined }).rtxPayloadType = transceiver.codecs.find(
+      (codec) =>
+        codec.mimeType.toLowerCase() === "video/rtx" &&
+        new RegExp(`(^|;)\\s*apt=${chosen.payloadType}\\b`).test(codec.parameters ?? ""),
+    )?.payloadType;
     return name;
   }
   return undefined;

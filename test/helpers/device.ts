@@ -145,6 +145,10 @@ export interface Inbound {
   framesDecoded?: number;
   frameWidth?: number;
   audioBytes?: number;
+  /** Video: NACKs sent, packets that came back over RTX (RFC 4588), packets lost for good. */
+  nackCount?: number;
+  retransmittedPacketsReceived?: number;
+  videoPacketsLost?: number;
   audioLevel?: number;
   totalAudioEnergy?: number;
   codec?: string;

@@ -210,6 +210,11 @@ describe("sending: the device offers every video codec it can encode, its prefer
       /^a=extmap:\d+ http:\/\/www\.webrtc\.org\/experiments\/rtp-hdrext\/abs-send-time$/m,
     );
     expect(offer).toMatch(/^a=rtcp-fb:\d+ goog-remb$/m);
+    // RTX (RFC 4588) for each video codec, on its own SSRC (a=ssrc-group:FID).
+    expect(offer).toMatch(/^a=rtpmap:97 rtx\/90000$/m);
+    expect(offer).toMatch(/^a=fmtp:97 apt=96$/m);
+    if (codecs.includes("h264" as never)) expect(offer).toMatch(/^a=fmtp:103 apt=102$/m);
+    expect(offer).toMatch(/^a=ssrc-group:FID \d+ \d+$/m);
   });
 
   it("answers a viewer's offer with the device's preferred codec, whatever the viewer's order", async () => {
@@ -262,24 +267,28 @@ describe("sending: the device offers every video codec it can encode, its prefer
 
 describe("chooseSendCodec: the H.264 format the device can send", () => {
   it("prefers packetization-mode=1 baseline over a mode-0 or high-profile format listed first", async () => {
-    const pc = createPeerConnection(ICE, { video: ["h264"], audio: false });
+    const pc = createPeerConnection(ICE, { video: ["h264"], audio: false, bandwidthFeedback: true });
     open.push(pc);
     const h264 = (pt: number, fmtp: string) => `a=rtpmap:${pt} H264/90000\r\na=fmtp:${pt} ${fmtp}\r\n`;
     const offer = [
       "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n",
-      "m=video 9 UDP/TLS/RTP/SAVPF 100 101 102\r\nc=IN IP4 0.0.0.0\r\n",
+      "m=video 9 UDP/TLS/RTP/SAVPF 100 101 102 104 105\r\nc=IN IP4 0.0.0.0\r\n",
       "a=ice-ufrag:abcd\r\na=ice-pwd:abcdefghijklmnopqrstuvwx\r\n",
       "a=fingerprint:sha-256 00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF\r\n",
       "a=setup:actpass\r\na=mid:0\r\na=recvonly\r\na=rtcp-mux\r\n",
       h264(100, "level-asymmetry-allowed=1;packetization-mode=0;profile-level-id=42e01f"),
       h264(101, "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=640c1f"),
       h264(102, "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f"),
+      "a=rtpmap:104 rtx/90000\r\na=fmtp:104 apt=100\r\n",
+      "a=rtpmap:105 rtx/90000\r\na=fmtp:105 apt=102\r\n",
     ].join("");
     await pc.setRemoteDescription({ type: "offer", sdp: offer });
     const [transceiver] = pc.getTransceivers();
     if (!transceiver) throw new Error("no transceiver");
     expect(chooseSendCodec(transceiver, ["h264"])).toBe("h264");
     expect(transceiver.sender.codec?.payloadType).toBe(102);
+    // …and the RTX that goes with it, not the one of the first format.
+    expect((transceiver.sender as unknown as { rtxPayloadType?: number }).rtxPayloadType).toBe(105);
     expect(chooseSendCodec(transceiver, ["vp8"])).toBeUndefined();
   });
 });

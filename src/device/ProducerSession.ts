@@ -265,6 +265,7 @@ export class ProducerSession extends PeerSession {
           const bps = Number(feedback.bitrate);
           budget.estimateBps = bps;
           const sending = this.counters.video.counts().bitrate + this.counters.audio.counts().bitrate;
+          this.log.trace({ estimateBps: bps, sendingBps: sending, layer: layerSwitch.current }, "estimate");
           act(policy.onEstimate(bps, now, sending));
         }
       } else if (packet.type === RtcpRrPacket.type || packet.type === RtcpSrPacket.type) {
@@ -272,6 +273,7 @@ export class ProducerSession extends PeerSession {
         if (!report) return;
         const rtt = this.pc.iceTransports[0]?.connection.nominated?.rtt;
         budget.rttMs = rtt === undefined ? undefined : rtt * 1000;
+        this.log.trace({ loss: report.fractionLost / 256, layer: layerSwitch.current }, "loss report");
         act(policy.onLoss(report.fractionLost / 256, now));
       }
     };

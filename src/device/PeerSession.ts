@@ -178,7 +178,12 @@ export abstract class PeerSession extends EventEmitter<PeerSessionEvents> {
     }
     const counts = this.counters[kind].counts();
     const stats: SessionMediaStats = {
-      codec: codecOfMimeType(transceivers[0]?.codecs[0]?.mimeType ?? "")?.name,
+      // What is sent is the sender's codec (chosen after negotiation, src/device/webrtc.ts
+      // chooseSendCodec); what is received, the first negotiated.
+      codec: codecOfMimeType(
+        (this.#role === "viewer" ? transceivers[0]?.sender.codec : transceivers[0]?.codecs[0])?.mimeType ??
+          "",
+      )?.name,
       packets: counts.packets,
       bytes: counts.bytes,
       bitrate: counts.bitrate,

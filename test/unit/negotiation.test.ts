@@ -227,6 +227,8 @@ describe("sending: the device offers every video codec it can encode, its prefer
     await session.start();
     await until(() => used.length > 0);
     expect(used).toEqual(["h264"]);
+    // The viewer's status names what it is sent, not the first codec of its offer.
+    expect(session.status().video?.codec).toBe("h264");
   });
 
   it("a viewer that decodes only VP8 gets VP8 from a device that prefers H.264, whichever side offers", async () => {
@@ -236,6 +238,7 @@ describe("sending: the device offers every video codec it can encode, its prefer
     await until(() => a.used.length > 0);
     expect(a.used).toEqual(["vp8"]);
     expect(codecsOf(sdpOf(a.sent), "video")).toEqual(["VP8"]);
+    expect(a.session.status().video?.codec).toBe("vp8");
 
     const b = producer(["h264", "vp8"], null);
     await answerDevice(b.session, b.sent, viewerPeer([CODECS.vp8.rtpParameters()]));

@@ -12,8 +12,8 @@
  *   S6 two viewers: one clean, one 40 ms RTT + 5 % loss · S7 steps: 2 Mbit/s, 300 kbit/s from 15 s,
  *   2 Mbit/s again from 35 s (60 s in all; time to adapt down and back up).
  * Per row: fps, freezes (Chrome's freezeCount / totalFreezesDuration), NACKs and PLIs the viewer
- * sent, keyframes decoded, packets re-sent (device: RTP repeats counted by the emulator; anchor:
- * Chrome's retransmittedPacketsSent), video kbit/s, glass-to-glass p50/p95 (the burnt clock read at
+ * sent, keyframes decoded, packets re-sent (device: RTP repeats counted by the emulator plus packets
+ * the viewer received over RTX; anchor: Chrome's retransmittedPacketsSent), video kbit/s, glass-to-glass p50/p95 (the burnt clock read at
  * each presented frame), first frame (startSession → first presented frame).
  * "first frame on the LAN bed" (README number): N joins of Chromium, and N webrtcbin viewers.
  * Runs inside scripts/in-netns (root): everything stays in namespaces this run made.
@@ -132,6 +132,8 @@ interface Since {
   keyframes: number;
   bytes: number;
   jitterBufferMs: number | null;
+  /** Packets that came back over RTX (RFC 4588: their own SSRC, so the emulator does not see them as repeats). */
+  retransmittedReceived: number;
   frames: FrameSample[];
   samples: Array<{ at: number; bytes: number; width: number }>;
 }
@@ -267,6 +269,7 @@ async function measure(
   resentOf: (
     viewer: number,
     counters: Awaited<ReturnType<NonNullable<BedHost["link"]>["counters"]>>,
+    since: Since,
   ) => Promise<number>,
 ): Promise<Row[]> {
   const firstFrames = await Promise.all(
@@ -337,7 +340,7 @@ async function measure(
       nacks: since.nacks,
       plis: since.plis,
       keyframes: since.keyframes,
-      resent: counters ? await resentOf(i, counters) : Number.NaN,
+      resent: counters ? await resentOf(i, counters, since) : Number.NaN,
       kbps: (since.bytes * 8) / since.seconds / 1000,
       g2gP50: percentile(g2g, 50),
       g2gP95: percentile(g2g, 95),
@@ -380,7 +383,8 @@ async function runScenario(name: string, spec: Scenario): Promise<Row[]> {
           pages,
           viewers,
           `dev-${codec}`,
-          async (_i, c) => c.down.rtpRepeated,
+          // Re-sent on the media SSRC (repeats the emulator sees) or over RTX (the viewer counts them).
+          async (_i, c, since) => c.down.rtpRepeated + since.retransmittedReceived,
         )),
       );
       await Promise.all(pages.map((page) => page.close()));

@@ -7,11 +7,10 @@
  *
  * - Down fast: as soon as the estimate falls (the receiver saw congestion), to the best layer that
  *   fits it; or one layer at a time while the loss stays high for a second.
- * - Up by tries: a receiver's estimate never rises far above what it receives (GCC caps it at 1.5 times
+ * - Up slowly: a receiver's estimate never rises far above what it receives (GCC caps it at 1.5 times
  *   the incoming rate), so the next layer up can only be tried. It is tried after the estimate has
- *   shown headroom and the loss stayed low for a while — a short while when the estimate sits at its
- *   cap (the link carries more than it is given); a try that ends in a move down within a few seconds
- *   doubles the wait before the next one (up to a cap), a try that holds resets it.
+ *   shown headroom and the loss stayed low for a while; a try that ends in a move down within a few
+ *   seconds doubles the wait before the next one (up to a cap), a try that holds resets it.
  * - Audio is never starved: its bitrate is kept aside before any video layer is chosen.
  */
 import {
@@ -27,9 +26,7 @@ import {
   LAYER_UP_HEADROOM,
   LAYER_UP_HOLD_MAX_MS,
   LAYER_UP_HOLD_MS,
-  LAYER_UP_HOLD_SATURATED_MS,
   LAYER_UP_LOSS,
-  LAYER_UP_SATURATED,
 } from "./constants.ts";
 
 export interface LayerDecision {
@@ -167,11 +164,7 @@ export class LayerPolicy {
       return undefined;
     }
     this.#goodSince ??= now;
-    // At GCC's cap the link has shown room: the first try comes sooner (not after a failed one).
-    const saturated = estimate !== undefined && estimate >= sending * LAYER_UP_SATURATED;
-    const hold =
-      saturated && this.#upHoldMs === LAYER_UP_HOLD_MS ? LAYER_UP_HOLD_SATURATED_MS : this.#upHoldMs;
-    if (now - this.#goodSince < hold || now - this.#lastSwitchAt < hold) return undefined;
+    if (now - this.#goodSince < this.#upHoldMs || now - this.#lastSwitchAt < this.#upHoldMs) return undefined;
     return this.#move(this.#current - 1, now, `trying ${Math.round(next / 1000)} kbit/s`);
   }
 

@@ -92,14 +92,6 @@ export const LAYER_UP_HEADROOM = 1;
 export const LAYER_UP_LOSS = 0.02;
 /** How long the link must look good, and the last move be past, before a try up, ms (doubled per failed try). */
 export const LAYER_UP_HOLD_MS = 4000;
-/**
- * An estimate this far above what the viewer gets means GCC is at its cap (1.5 times the incoming
- * rate, plus 10 kbit/s: libwebrtc's AimdRateControl): the link carries more than it is given, and the
- * first try up comes after {@link LAYER_UP_HOLD_SATURATED_MS} instead of {@link LAYER_UP_HOLD_MS}.
- */
-export const LAYER_UP_SATURATED = 1.35;
-/** The hold before a try up while the estimate is at its cap (a failed try still doubles the wait), ms. */
-export const LAYER_UP_HOLD_SATURATED_MS = 1500;
 /** The longest wait between tries up, ms. */
 export const LAYER_UP_HOLD_MAX_MS = 16_000;
 /** A move down this soon after a try up means the try failed, ms. */

@@ -112,6 +112,8 @@ export class OutgoingStream {
   /** Viewers per codec; and the timers that drop a codec nobody uses. */
   readonly #users = new Map<CodecName, number>();
   readonly #idleTimers = new Map<CodecName, NodeJS.Timeout>();
+  /** Codec starts waiting for their first packet: ended by close(). */
+  readonly #waits = new Set<(error?: Error) => void>();
   #onFirstPacket: (() => void) | undefined;
   /** A process start has delivered before (the next first packet is a restart's). */
   #delivered = false;
@@ -255,17 +257,23 @@ export class OutgoingStream {
   #restartUntil(layer: StreamLayer): Promise<void> {
     const timeoutMs = this.#options.startTimeoutMs ?? ENCODER_START_TIMEOUT_MS;
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        unsubscribe();
-        reject(new MediaStartError(`the ${layer.codec} encoding sent nothing within ${timeoutMs / 1000} s`));
-      }, timeoutMs);
-      const unsubscribe = layer.subscribe({
-        write: () => {
-          clearTimeout(timer);
-          queueMicrotask(unsubscribe);
-          resolve();
-        },
-      });
+      let ended = false;
+      const end = (error?: Error) => {
+        if (ended) return;
+        ended = true;
+        clearTimeout(timer);
+        this.#waits.delete(end);
+        queueMicrotask(unsubscribe);
+        if (error) reject(error);
+        else resolve();
+      };
+      const timer = setTimeout(
+        () =>
+          end(new MediaStartError(`the ${layer.codec} encoding sent nothing within ${timeoutMs / 1000} s`)),
+        timeoutMs,
+      );
+      const unsubscribe = layer.subscribe({ write: () => end() });
+      this.#waits.add(end);
       this.process.restart();
     });
   }
@@ -274,17 +282,22 @@ export class OutgoingStream {
   #dropIdleCodecs(): void {
     if (this.#closed) return;
     for (const codec of this.#ladders.keys()) {
-      if ((this.#users.get(codec) ?? 0) > 0 || this.#idleTimers.has(codec) || this.#adding.has(codec))
-        continue;
+      if (this.#inUse(codec) || this.#idleTimers.has(codec) || this.#adding.has(codec)) continue;
       this.#idleTimers.set(
         codec,
         setTimeout(() => {
           this.#idleTimers.delete(codec);
-          const used = (this.#users.get(codec) ?? 0) > 0;
-          if (!used && this.#ladders.size > 1 && this.#adding.size === 0) void this.#dropCodec(codec);
+          if (this.#inUse(codec) || this.#ladders.size < 2 || this.#adding.size > 0) return;
+          // With nobody watching at all, the preferred codec is the one kept.
+          const othersInUse = [...this.#ladders.keys()].some((other) => this.#inUse(other));
+          if (othersInUse || codec !== this.codec) void this.#dropCodec(codec);
         }, CODEC_IDLE_MS),
       );
     }
+  }
+
+  #inUse(codec: CodecName): boolean {
+    return (this.#users.get(codec) ?? 0) > 0;
   }
 
   /** Stops encoding a codec: the process restarts without its encoders; its layers close. */
@@ -327,6 +340,7 @@ export class OutgoingStream {
     if (this.#closed) return;
     this.#closed = true;
     for (const timer of this.#idleTimers.values()) clearTimeout(timer);
+    for (const end of [...this.#waits]) end(new MediaStartError(`the ${this.kind} stream is closed`));
     this.#feeder?.close();
     await this.process.close();
     await Promise.all(this.layers.map((layer) => layer.close()));

@@ -2,7 +2,7 @@
  * A codec's ladder is encoded only while a viewer uses it (src/media/OutgoingStream.ts `use`): a real
  * test-pattern encoder that prefers VP8 starts H.264 for its first H.264 viewer, keeps VP8 flowing
  * through the restart, shares the H.264 encoding with the next viewer, and drops it 5 s after the last
- * one left. A codec it cannot encode is refused.
+ * one left; the last codec encoded stays. A codec it cannot encode is refused.
  */
 import { describe, expect, it } from "vitest";
 import { createLogger } from "../../src/common/logger.ts";
@@ -40,8 +40,11 @@ describe("codecs on demand", () => {
     onCleanup(() => stream.close());
     expect(stream.codecs).toEqual(["vp8", "h264"]);
     expect(stream.status().map((s) => s.codec)).toEqual(["vp8"]);
-    const vp8 = stream.layers[0];
+    // A VP8 viewer: its codec is encoded already (no restart).
+    const vp8Viewer = await stream.use("vp8");
+    const vp8 = vp8Viewer.layers[0];
     if (!vp8) throw new Error("no VP8 layer");
+    expect(stream.process.restarts).toBe(0);
     let vp8Packets = 0;
     vp8.subscribe({ write: () => vp8Packets++ });
 
@@ -70,6 +73,11 @@ describe("codecs on demand", () => {
     expect(lines.join("")).toMatch(/"codec":"h264"[^\n]*stopped encoding a codec no viewer uses/);
     const vp8Later = vp8Packets;
     await eventually(() => vp8Packets > vp8Later + 20, "VP8 flowing after the drop", 10_000);
+
+    // The last codec encoded stays, with or without a viewer.
+    vp8Viewer.release();
+    await new Promise((resolve) => setTimeout(resolve, CODEC_IDLE_MS + 500));
+    expect(stream.status().map((s) => s.codec)).toEqual(["vp8"]);
 
     await expect(stream.use("opus")).rejects.toThrow(MediaStartError);
   });

@@ -211,7 +211,7 @@ async function openPage(browser: BrowserContext, url: string, attempt = 1): Prom
     process.stderr.write(`goto failed: ${String(error).slice(0, 200)}\n${requests.join("\n")}\n`);
     await page.close().catch(() => {});
     // The load that hangs (above) hangs once: a second page loads.
-    if (attempt < 2) return openPage(browser, url, attempt + 1);
+    if (attempt < 3) return openPage(browser, url, attempt + 1);
     throw error;
   }
   await page.evaluate("bench.ready()");

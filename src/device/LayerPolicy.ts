@@ -126,15 +126,9 @@ export class LayerPolicy {
     return this.#losses.reduce((sum, [, fraction]) => sum + fraction, 0) / this.#losses.length;
   }
 
-  /**
-   * Something else says the viewer cannot keep up (it asks for keyframes all the time). Not within
-   * {@link LAYER_MOVE_SETTLE_MS} of a move down: those requests are the old layer's losses (measured, S7:
-   * a move to 320x240 on the estimate's fall was followed 0.1 s later by a second one, to the floor,
-   * for keyframe requests sent before the first took effect).
-   */
+  /** Something else says the viewer cannot keep up (it asks for keyframes all the time). */
   struggling(now: number, reason: string): LayerDecision | undefined {
     if (this.#current >= this.#bitrates.length - 1) return undefined;
-    if (!this.#lastSwitchUp && now - this.#lastSwitchAt < LAYER_MOVE_SETTLE_MS) return undefined;
     return this.#move(this.#current + 1, now, reason);
   }
 

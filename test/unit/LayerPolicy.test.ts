@@ -88,14 +88,6 @@ describe("LayerPolicy", () => {
     expect(now - last).toBeLessThanOrEqual(LAYER_UP_HOLD_MS + 500);
   });
 
-  it("regression: keyframe requests right after a move down do not move the viewer down again (they are the old layer's)", () => {
-    const policy = onLayer(0);
-    expect(policy.onEstimate(2_000_000, 1000)).toBeUndefined();
-    expect(policy.onEstimate(520_000, 2000)?.layer).toBe(1);
-    expect(policy.struggling(2100, "keyframe requests too often")).toBeUndefined();
-    expect(policy.struggling(2000 + LAYER_MOVE_SETTLE_MS, "keyframe requests too often")?.layer).toBe(2);
-  });
-
   it("no estimate at all (a peer without REMB): loss alone moves it down, once it lasted a second", () => {
     const policy = onLayer(0);
     expect(policy.onLoss(0.2, 1000)).toBeUndefined();

@@ -18,7 +18,9 @@ import { bedAvailable } from "../helpers/netbed.ts";
 describe.runIf(bedAvailable())("retransmission", () => {
   it("a viewer losing 3 % gets its lost packets back over RTX and plays on", async () => {
     const s = await stage({ viewer: { impair: { loss: 0.03, delayMs: 20 } } });
-    await startTestDevice(s.signalling);
+    // One encoding: what is measured is retransmission, not the ladder moving the viewer (a move
+    // costs frames of its own).
+    await startTestDevice(s.signalling, ["--ladder", "off"]);
     const { page, log } = await s.openPage("lossy");
     const first = await consumeProducer(page, "dev", log);
     await playing(page, first, log);
@@ -28,6 +30,7 @@ describe.runIf(bedAvailable())("retransmission", () => {
     const after = await read();
     expect(after.nackCount ?? 0).toBeGreaterThan(before.nackCount ?? 0);
     expect(after.retransmittedPacketsReceived ?? 0).toBeGreaterThan(before.retransmittedPacketsReceived ?? 0);
-    expect(((after.framesDecoded ?? 0) - (before.framesDecoded ?? 0)) / 6).toBeGreaterThan(20);
+    // The picture moves on (30 fps sent; a frozen one would decode none).
+    expect(((after.framesDecoded ?? 0) - (before.framesDecoded ?? 0)) / 6).toBeGreaterThan(15);
   });
 });

@@ -48,7 +48,6 @@ export class ProducerSession extends PeerSession {
   /** The kinds a source was attached to (negotiated). */
   readonly #attached = new Set<"video" | "audio">();
   #layerSwitch: LayerSwitch | undefined;
-  #layers: readonly StreamLayer[] = [];
   #policy: LayerPolicy | undefined;
   /** The video transceiver and its track, until the negotiated codec's ladder is attached. */
   #pendingVideo: { transceiver: RTCRtpTransceiver; track: MediaStreamTrack } | undefined;
@@ -90,8 +89,12 @@ export class ProducerSession extends PeerSession {
               : transceiver.kind === "audio"
                 ? this.#audio
                 : undefined;
+          if (!source || !transceiver.sender) continue;
           // A section with no codec in common is rejected (werift patch 007): nothing to send on it.
-          if (!source || !transceiver.sender || transceiver.stopped) continue;
+          if (transceiver.stopped) {
+            if (source.kind === "video") this.#noCommonVideoCodec();
+            continue;
+          }
           const track = new MediaStreamTrack({ kind: source.kind });
           transceiver.setDirection("sendonly");
           await transceiver.sender.replaceTrack(track);
@@ -99,8 +102,6 @@ export class ProducerSession extends PeerSession {
           else this.#attachAudio(source, track);
         }
         await this.pc.setLocalDescription(await this.pc.createAnswer());
-        const rejected = this.pc.getTransceivers().some((t) => t.kind === "video" && t.stopped);
-        if (this.#video && rejected && !this.closed) this.#noCommonVideoCodec();
         void this.#attachNegotiatedVideo();
       }
       this.sendLocalDescription();
@@ -126,9 +127,8 @@ export class ProducerSession extends PeerSession {
 
   /** The viewer's layer and its browser's bandwidth estimate (for the REST API and the metrics). */
   adaptation(): { layer: string | undefined; estimateBps: number | undefined } {
-    const layer = this.#layerSwitch?.current;
     return {
-      layer: layer === undefined ? undefined : this.#layers[layer]?.label,
+      layer: this.#layerSwitch?.currentLabel,
       estimateBps: this.#policy?.estimate,
     };
   }
@@ -176,13 +176,14 @@ export class ProducerSession extends PeerSession {
     if (this.closed) return use.release();
     this.onClose(() => use.release());
     this.#attached.add("video");
-    this.#layers = use.layers;
     this.#attachVideo(pending.transceiver, use.layers, codec, pending.track);
     this.log.info({ peerId: this.peerId, codec }, "viewer gets video");
     if (this.pc.connectionState === "connected") this.#layerSwitch?.requestKeyframe("viewer connected");
   }
 
   #noCommonVideoCodec(): void {
+    // A closed session's transceivers are stopped too: that is no rejection.
+    if (this.closed) return;
     this.log.warn(
       { peerId: this.peerId, offered: this.#video?.codecs.filter(isVideoCodec) },
       "the viewer's browser takes none of the device's video codecs: it gets the audio only",

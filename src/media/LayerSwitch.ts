@@ -65,6 +65,11 @@ export class LayerSwitch {
     return this.#current;
   }
 
+  /** The label of the layer the viewer is on (its size). */
+  get currentLabel(): string {
+    return this.#label(this.#current);
+  }
+
   /** The layer it is moving to, until that layer's keyframe arrives. */
   get target(): number | undefined {
     return this.#target;

@@ -180,6 +180,7 @@ function videoSourceTokens(source: VideoSource, s: VideoSettings): string[] {
  */
 function encodeBranch(
   settings: VideoSettings,
+  ladder: readonly Rung[],
   index: number,
   target: RtpTarget,
   pacedByClock: boolean,
@@ -187,7 +188,6 @@ function encodeBranch(
   if (target.rtcpPort === undefined) throw new Error("a video pipeline needs an RTCP port");
   const codec = target.codec ?? settings.codec;
   if (codec === "opus") throw new Error("a video pipeline cannot encode opus");
-  const ladder = rungsOf(settings);
   const rungIndex = target.rung ?? index;
   const rung = ladder[rungIndex];
   if (!rung) throw new Error(`a pipeline target for rung ${rungIndex}, but the ladder has ${ladder.length}`);
@@ -197,7 +197,8 @@ function encodeBranch(
     bitrateKbps: rung.bitrateKbps,
     keyframeDistance: Math.max(1, Math.round(settings.keyframeIntervalSeconds * settings.framerate)),
     // The hardware encoder (one per Pi) takes the top H.264 encoding; the others stay in software.
-    h264Encoder: rungIndex === 0 ? settings.h264Encoder : softwareH264Encoder(settings.h264Encoder),
+    h264Encoder:
+      rungIndex === 0 || codec !== "h264" ? settings.h264Encoder : softwareH264Encoder(settings.h264Encoder),
     threads: rungIndex === 0 ? undefined : LADDER_RUNG_ENCODER_THREADS,
   };
   return {
@@ -239,7 +240,8 @@ function encodeAndSendVideo(
   targets: RtpTarget[],
   pacedByClock: boolean,
 ): string[] {
-  const branches = targets.map((target, i) => encodeBranch(settings, i, target, pacedByClock));
+  const ladder = rungsOf(settings);
+  const branches = targets.map((target, i) => encodeBranch(settings, ladder, i, target, pacedByClock));
   if (branches.length === 1) {
     const [only] = branches as [(typeof branches)[0]];
     return ["rtpbin", "name=rb", ...raw, "!", ...only.encode, ...only.rest];

@@ -152,3 +152,43 @@ export async function waitInFirefox<T>(
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
 }
+
+/**
+ * Firefox on `host` opens the test page at `pageUrl`, connects as `name`, consumes the producer called
+ * `producer` and plays it: resolves with the stats of its first decoded frame and of 30 frames later.
+ */
+export async function playInFirefox<Stats extends { framesDecoded?: number }>(
+  host: BedHost,
+  pageUrl: string,
+  name: string,
+  producer = "dev",
+): Promise<{ browser: Browser; page: Page; log: string[]; first: Stats; later: Stats }> {
+  const browser = await launchFirefox(host);
+  const page = await browser.newPage();
+  const log = firefoxConsole(page);
+  await page.goto(pageUrl);
+  await page.evaluate(`t.connect(${JSON.stringify(name)})`);
+  const id = await waitInFirefox<string>(
+    page,
+    `t.findProducer(${JSON.stringify(producer)})`,
+    `producer ${producer} listed`,
+    15_000,
+    log,
+  );
+  await page.evaluate(`t.consume(${JSON.stringify(id)})`);
+  const first = await waitInFirefox<Stats>(
+    page,
+    `t.inbound().then((s) => (s.videoWidth > 0 && s.framesDecoded > 0 ? s : null))`,
+    "a decoded frame in Firefox",
+    20_000,
+    log,
+  );
+  const later = await waitInFirefox<Stats>(
+    page,
+    `t.inbound().then((s) => (s.framesDecoded > ${(first.framesDecoded ?? 0) + 30} ? s : null))`,
+    "Firefox playing on",
+    10_000,
+    log,
+  );
+  return { browser, page, log, first, later };
+}

@@ -14,7 +14,7 @@ import {
   stage,
   startTestDevice,
 } from "../helpers/device.ts";
-import { firefoxConsole, launchFirefox, waitInFirefox } from "../helpers/firefox.ts";
+import { playInFirefox } from "../helpers/firefox.ts";
 import { bedAvailable } from "../helpers/netbed.ts";
 
 /** Frames a page decoded per second over `ms` of playing. */
@@ -36,28 +36,12 @@ describe.runIf(bedAvailable())("a codec per viewer", () => {
     await playing(chromium.page, first, chromium.log);
     expect((await chromiumRead()).codec?.toLowerCase()).toBe("video/h264");
 
-    const firefox = await launchFirefox(await s.bed.host("firefox"));
-    const page = await firefox.newPage();
-    const log = firefoxConsole(page);
-    await page.goto(s.pageUrl);
-    await page.evaluate(`t.connect("firefox")`);
-    const id = await waitInFirefox<string>(page, `t.findProducer("dev")`, "the device listed", 15_000, log);
-    await page.evaluate(`t.consume(${JSON.stringify(id)})`);
+    const {
+      browser: firefox,
+      first: firefoxFirst,
+      later: firefoxLater,
+    } = await playInFirefox<Inbound>(await s.bed.host("firefox"), s.pageUrl, "firefox");
     await device.waitFor(/"codec":"vp8"[^\n]*encoding another codec for a viewer/, 15_000);
-    const firefoxFirst = await waitInFirefox<Inbound>(
-      page,
-      `t.inbound().then((s) => (s.videoWidth > 0 && s.framesDecoded > 0 ? s : null))`,
-      "a decoded frame in Firefox",
-      20_000,
-      log,
-    );
-    const firefoxLater = await waitInFirefox<Inbound>(
-      page,
-      `t.inbound().then((s) => (s.framesDecoded > ${(firefoxFirst.framesDecoded ?? 0) + 30} ? s : null))`,
-      "Firefox playing on",
-      10_000,
-      log,
-    );
     expect(firefoxLater.videoWidth).toBe(640);
     expect(firefoxLater.codec?.toLowerCase()).toBe("video/vp8");
     expect(firefoxLater.audioBytes ?? 0).toBeGreaterThan(firefoxFirst.audioBytes ?? 0);

@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { mediaFor, stage, startDevice, startTestDevice } from "../helpers/device.ts";
-import { firefoxConsole, launchFirefox, waitInFirefox } from "../helpers/firefox.ts";
+import { firefoxConsole, launchFirefox, playInFirefox, waitInFirefox } from "../helpers/firefox.ts";
 import { discover } from "../helpers/media.ts";
 import { bedAvailable } from "../helpers/netbed.ts";
 
@@ -27,27 +27,7 @@ describe.runIf(bedAvailable())("Firefox ESR on the LAN bed", () => {
   it("plays the device's video and audio", async () => {
     const s = await stage();
     await startTestDevice(s.signalling);
-    const browser = await launchFirefox(await bedHost(s, "firefox"));
-    const page = await browser.newPage();
-    const log = firefoxConsole(page);
-    await page.goto(s.pageUrl);
-    await page.evaluate(`t.connect("firefox")`);
-    const id = await waitInFirefox<string>(page, `t.findProducer("dev")`, "the device listed", 15_000, log);
-    await page.evaluate(`t.consume(${JSON.stringify(id)})`);
-    const first = await waitInFirefox<Inbound>(
-      page,
-      `t.inbound().then((s) => (s.videoWidth > 0 && s.framesDecoded > 0 ? s : null))`,
-      "a decoded frame",
-      20_000,
-      log,
-    );
-    const later = await waitInFirefox<Inbound>(
-      page,
-      `t.inbound().then((s) => (s.framesDecoded > ${(first.framesDecoded ?? 0) + 30} ? s : null))`,
-      "frames playing",
-      10_000,
-      log,
-    );
+    const { first, later } = await playInFirefox<Inbound>(await bedHost(s, "firefox"), s.pageUrl, "firefox");
     expect(later.videoWidth).toBe(640);
     expect(later.audioBytes ?? 0).toBeGreaterThan(first.audioBytes ?? 0);
   });

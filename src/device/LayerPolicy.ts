@@ -20,6 +20,8 @@ import {
   LAYER_ESTIMATE_FAR_UNDER,
   LAYER_ESTIMATE_WINDOW_MS,
   LAYER_HEADROOM,
+  LAYER_LOSS_MAX_WINDOW_MS,
+  LAYER_LOSS_MIN_PACKETS,
   LAYER_LOSS_WINDOW_MS,
   LAYER_MOVE_SETTLE_MS,
   LAYER_PROBE_FAILED_WITHIN_MS,
@@ -42,9 +44,11 @@ export class LayerPolicy {
   #sending: number | undefined;
   /** Recent estimates: [time, bit/s]. */
   readonly #estimates: Array<[number, number]> = [];
-  #loss = 0;
-  /** Recent receiver reports' loss: [time, fraction]. */
-  readonly #losses: Array<[number, number]> = [];
+  /**
+   * Recent receiver reports' cumulative counts: [time, packets lost, extended highest sequence number
+   * received]; the first is the base the window's loss is counted from.
+   */
+  readonly #reports: Array<[number, number, number]> = [];
   #lastSwitchAt: number;
   #lastSwitchUp = false;
   #upHoldMs = LAYER_UP_HOLD_MS;
@@ -77,7 +81,7 @@ export class LayerPolicy {
     this.#lastSwitchAt = now;
     this.#lastSwitchUp = up;
     this.#goodSince = undefined;
-    this.#losses.length = 0;
+    this.#reports.length = 0;
     // A fall is measured from the estimates after the move has settled.
     this.#estimates.length = 0;
   }
@@ -102,33 +106,53 @@ export class LayerPolicy {
     return peak;
   }
 
-  /** A receiver report's fraction lost (0–1) for our video. */
-  onLoss(fraction: number, now: number): LayerDecision | undefined {
-    this.#loss = fraction;
-    this.#losses.push([now, fraction]);
-    while ((this.#losses[0]?.[0] ?? now) < now - LAYER_LOSS_WINDOW_MS) this.#losses.shift();
+  /**
+   * A receiver report block for our video (RFC 3550 §6.4.1): its cumulative number of packets lost
+   * and extended highest sequence number received. Its "fraction lost" is not used: it covers the
+   * time since the receiver's previous report, and a browser sends one with every NACK, so one lost
+   * packet among the few of a few milliseconds read as 12–50 % on a link that loses 1 %.
+   */
+  onReport(lost: number, highestSequence: number, now: number): LayerDecision | undefined {
+    this.#reports.push([now, lost, highestSequence]);
+    while ((this.#reports[1]?.[0] ?? now) <= now - LAYER_LOSS_MAX_WINDOW_MS) this.#reports.shift();
     return this.#decide(now);
   }
 
   /**
-   * The mean loss over the last {@link LAYER_LOSS_WINDOW_MS}, once reports cover that long since the
-   * last move: a browser sends a report with every NACK, so a burst (a keyframe into a shallow queue)
-   * gives many lossy reports within milliseconds.
+   * The share of packets lost (RFC 3550 §A.3) since the newest report that is at least
+   * {@link LAYER_LOSS_WINDOW_MS} old and at least {@link LAYER_LOSS_MIN_PACKETS} behind, or undefined
+   * while the reports since the last move cover too few packets to say.
    */
-  #sustainedLoss(now: number): number {
-    const first = this.#losses[0];
-    if (
-      !first ||
-      now - this.#lastSwitchAt < LAYER_LOSS_WINDOW_MS ||
-      now - first[0] < LAYER_LOSS_WINDOW_MS / 2
-    )
-      return 0;
-    return this.#losses.reduce((sum, [, fraction]) => sum + fraction, 0) / this.#losses.length;
+  #windowLoss(): number | undefined {
+    const newest = this.#reports.at(-1);
+    if (!newest) return undefined;
+    for (let i = this.#reports.length - 2; i >= 0; i--) {
+      const [at, lost, highest] = this.#reports[i] as [number, number, number];
+      const expected = newest[2] - highest;
+      if (newest[0] - at >= LAYER_LOSS_WINDOW_MS && expected >= LAYER_LOSS_MIN_PACKETS)
+        return Math.min(1, Math.max(0, newest[1] - lost) / expected);
+    }
+    return undefined;
   }
 
-  /** Something else says the viewer cannot keep up (it asks for keyframes all the time). */
+  /**
+   * The loss over the last {@link LAYER_LOSS_WINDOW_MS}, once a window's worth has passed since the
+   * last move (its keyframe is a burst a shallow queue may drop).
+   */
+  #sustainedLoss(now: number): number {
+    if (now - this.#lastSwitchAt < LAYER_LOSS_WINDOW_MS) return 0;
+    return this.#windowLoss() ?? 0;
+  }
+
+  /**
+   * Something else says the viewer cannot keep up (it asks for keyframes all the time). It is moved
+   * down only when its link looks full (its estimate under what it is sent, or no estimate): on a link
+   * that loses packets at random but has room, a smaller picture loses as many and helps nothing.
+   */
   struggling(now: number, reason: string): LayerDecision | undefined {
     if (this.#current >= this.#bitrates.length - 1) return undefined;
+    const sending = this.#sending || (this.#bitrates[this.#current] as number) + LAYER_AUDIO_RESERVE_BPS;
+    if (this.#estimate !== undefined && this.#estimate >= sending) return undefined;
     return this.#move(this.#current + 1, now, reason);
   }
 
@@ -148,17 +172,22 @@ export class LayerPolicy {
         return this.#move(layer, now, `estimate fell to ${Math.round(available / 1000)} kbit/s for video`);
       }
     }
+    // Loss says the link is full only where the estimate does not say it has room: a link that loses
+    // packets at random (Wi-Fi, S3 of bench/network) loses as many of a smaller picture.
+    const sending = this.#sending || current + LAYER_AUDIO_RESERVE_BPS;
+    const roomy = estimate === undefined || estimate >= sending * LAYER_UP_HEADROOM;
     const loss = this.#sustainedLoss(now);
-    if (loss >= LAYER_DOWN_LOSS && this.#current < this.#bitrates.length - 1) {
-      return this.#move(this.#current + 1, now, `loss ${Math.round(loss * 100)} %`);
+    if (loss >= LAYER_DOWN_LOSS && (estimate === undefined || estimate < sending)) {
+      if (this.#current < this.#bitrates.length - 1)
+        return this.#move(this.#current + 1, now, `loss ${Math.round(loss * 100)} %`);
     }
     if (this.#current === 0) return undefined;
     const next = this.#bitrates[this.#current - 1] as number;
-    // The link is not what limits the viewer: its estimate is at or above what it is sent now (with
-    // no estimate: no loss). Then the next layer up is tried.
-    const sending = this.#sending || current + LAYER_AUDIO_RESERVE_BPS;
-    const roomy = estimate === undefined || estimate >= sending * LAYER_UP_HEADROOM;
-    const good = roomy && this.#loss < LAYER_UP_LOSS;
+    // The link is not what limits the viewer: its estimate is at or above what it is sent now and
+    // the loss is under what would move it down (with no estimate: no loss to speak of). Then the
+    // next layer up is tried.
+    const lossLimit = estimate === undefined ? LAYER_UP_LOSS : LAYER_DOWN_LOSS;
+    const good = roomy && (this.#windowLoss() ?? 0) < lossLimit;
     if (!good) {
       this.#goodSince = undefined;
       return undefined;

@@ -6,6 +6,7 @@
 import {
   MediaStream,
   MediaStreamTrack,
+  ntpTime,
   ReceiverEstimatedMaxBitrate,
   type RTCRtpTransceiver,
   type RtcpPacket,
@@ -30,6 +31,7 @@ import {
   chooseSendCodec,
   isKeyframeRequest,
   RECEIVER_MAX_NACK_AGE_PACKETS,
+  roundTripFromReport,
   WERIFT_RTP_HISTORY_PACKETS,
 } from "./webrtc.ts";
 
@@ -272,10 +274,21 @@ export class ProducerSession extends PeerSession {
       } else if (packet.type === RtcpRrPacket.type || packet.type === RtcpSrPacket.type) {
         const report = (packet as RtcpRrPacket).reports.find((block) => block.ssrc === sender.ssrc);
         if (!report) return;
-        const rtt = this.pc.iceTransports[0]?.connection.nominated?.rtt;
-        budget.rttMs = rtt === undefined ? undefined : rtt * 1000;
-        this.log.trace({ loss: report.fractionLost / 256, layer: layerSwitch.current }, "loss report");
-        act(policy.onLoss(report.fractionLost / 256, now));
+        // The report's own round trip (the media path); ICE's consent checks' when it has none yet.
+        const iceRtt = this.pc.iceTransports[0]?.connection.nominated?.rtt;
+        budget.rttMs =
+          roundTripFromReport(report.lsr, report.dlsr, ntpTime()) ??
+          (iceRtt === undefined ? undefined : iceRtt * 1000);
+        this.log.trace(
+          {
+            lost: report.packetsLost,
+            highestSequence: report.highestSequence,
+            rttMs: budget.rttMs,
+            layer: layerSwitch.current,
+          },
+          "loss report",
+        );
+        act(policy.onReport(report.packetsLost, report.highestSequence, now));
       }
     };
     // werift routes a REMB to the sender of its first SSRC (audio's, maybe), and a PLI on a sendrecv
@@ -296,12 +309,17 @@ export class ProducerSession extends PeerSession {
       const gone = (seq: number) => {
         const age = (newest - seq) & 0xffff;
         // Older than werift keeps, but not beyond what a receiver still asks for (an age past that
-        // is not a real request: werift's NACK parser can yield stray entries).
+        // is not a real request).
         return age >= WERIFT_RTP_HISTORY_PACKETS && age < RECEIVER_MAX_NACK_AGE_PACKETS;
       };
       // werift asks the budget about each packet before it tells of the NACK.
       // Through the viewer's own limits: a viewer on a bad link asks again every round trip.
-      if (budget.takeRefusedAsOld() > 0 || feedback.lost.some(gone)) onKeyframeRequest();
+      const refusedAsOld = budget.takeRefusedAsOld();
+      this.log.trace(
+        { ages: feedback.lost.map((seq) => (newest - seq) & 0xffff), refusedAsOld, counts: budget.counts },
+        "nack",
+      );
+      if (refusedAsOld > 0 || feedback.lost.some(gone)) onKeyframeRequest();
     };
     const nacks = sender.onGenericNack.subscribe(onNack);
     this.onClose(() => nacks.unSubscribe());

@@ -12,6 +12,7 @@ import {
   NACK_BUDGET_BURST_MS,
   NACK_BUDGET_SHARE,
   NACK_DEFAULT_RTT_MS,
+  NACK_DUPLICATE_RTT_SHARE,
   NACK_MAX_AGE_MS,
   NACK_MIN_AGE_WINDOW_MS,
   NACK_MIN_BUDGET_BPS,
@@ -50,7 +51,11 @@ export class RetransmissionBudget {
     this.#resentAt[slot] = Number.NEGATIVE_INFINITY;
   }
 
-  /** The round-trip time to the viewer, ms (ICE or RTCP). */
+  /** The round-trip time to the viewer, ms (RTCP or ICE). */
+  get rttMs(): number {
+    return this.#rttMs;
+  }
+
   set rttMs(value: number | undefined) {
     if (value !== undefined && Number.isFinite(value) && value > 0) this.#rttMs = value;
   }
@@ -76,7 +81,7 @@ export class RetransmissionBudget {
       this.#refusedAsOld++;
       return false;
     }
-    if (now - (this.#resentAt[slot] as number) < this.#rttMs) {
+    if (now - (this.#resentAt[slot] as number) < this.#rttMs * NACK_DUPLICATE_RTT_SHARE) {
       this.counts.duplicate++;
       return false;
     }

@@ -83,6 +83,14 @@ export const LAYER_DOWN_LOSS = 0.1;
 /** The window over which loss must persist to move a viewer down, ms. */
 export const LAYER_LOSS_WINDOW_MS = 1000;
 /**
+ * The fewest packets a window's loss is computed from: the window is made longer (up to
+ * {@link LAYER_LOSS_MAX_WINDOW_MS}) until it holds that many. On the floor layer a second is 20
+ * packets, where one or two losses of a link losing 5 % would read as 10 %.
+ */
+export const LAYER_LOSS_MIN_PACKETS = 100;
+/** The longest window loss is computed over, ms. */
+export const LAYER_LOSS_MAX_WINDOW_MS = 5000;
+/**
  * A viewer is tried on the next layer up once the estimate is this far above what it gets now (its
  * layer and the audio): the link is not congested. A receiver's estimate grows slowly and to at most
  * 1.5 times its incoming rate (GCC), so it can never show room for the next layer itself.
@@ -115,6 +123,13 @@ export const LAYER_ESTIMATE_FAR_UNDER = 0.5;
 
 // ---- Answering NACKs (src/device/RetransmissionBudget.ts) ----
 
+/**
+ * A NACK for a packet re-sent less than this share of a round trip ago is a duplicate. Less than a
+ * whole one: a receive-only browser cannot measure the round trip and asks again every 100 ms
+ * (libwebrtc's default), so on a 100 ms path its second request for a lost re-send came just inside
+ * one round trip and was refused, and the frame waited a round trip more.
+ */
+export const NACK_DUPLICATE_RTT_SHARE = 0.75;
 /** The round trip assumed until one is measured, ms: a LAN with Wi-Fi. */
 export const NACK_DEFAULT_RTT_MS = 50;
 /**
@@ -128,8 +143,12 @@ export const NACK_MAX_AGE_MS = 1000;
 export const NACK_BUDGET_SHARE = 0.25;
 /** The repair budget when there is no estimate (or a tiny one), bit/s. */
 export const NACK_MIN_BUDGET_BPS = 100_000;
-/** How much repair budget may build up, ms of it: a burst of losses is repaired at once. */
-export const NACK_BUDGET_BURST_MS = 250;
+/**
+ * How much repair budget may build up, ms of it: a burst of losses is repaired at once. A second, as
+ * libwebrtc's retransmission rate limiter; at 250 ms the budget held two or three packets, and the
+ * losses of one keyframe on a 5 % loss link were refused and asked for again a round trip later.
+ */
+export const NACK_BUDGET_BURST_MS = 1000;
 
 // ---- A viewer's keyframe requests ----
 

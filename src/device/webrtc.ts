@@ -37,6 +37,19 @@ export const WERIFT_RTP_HISTORY_PACKETS = 128;
  */
 export const RECEIVER_MAX_NACK_AGE_PACKETS = 10_000;
 
+/**
+ * The round trip to a receiver from one of its report blocks, ms (RFC 3550 §6.4.1: the arrival time
+ * less LSR, the middle 32 bits of the NTP time of our last sender report, less DLSR, the receiver's
+ * delay since that report; both in 1/65536 s). Undefined before the receiver had a sender report.
+ */
+export function roundTripFromReport(lsr: number, dlsr: number, nowNtp: bigint): number | undefined {
+  if (lsr === 0) return undefined;
+  const now = Number((nowNtp >> 16n) & 0xffffffffn);
+  const seconds = ((now - lsr - dlsr) >>> 0) / 65536;
+  // A wrapped (negative) difference is a report from a clock we do not share: no round trip.
+  return seconds < 10 ? seconds * 1000 : undefined;
+}
+
 /** The codecs a session offers or accepts, in order of preference. */
 export interface SessionCodecs {
   /** Negotiate what the receiver needs to estimate our bandwidth (we send). */

@@ -9,7 +9,12 @@ import { silentLogger } from "../../src/common/logger.ts";
 import { IncomingSession } from "../../src/device/IncomingSession.ts";
 import type { PeerSession, SessionMessage } from "../../src/device/PeerSession.ts";
 import { ProducerSession } from "../../src/device/ProducerSession.ts";
-import { chooseSendCodec, createPeerConnection, type IceSettings } from "../../src/device/webrtc.ts";
+import {
+  chooseSendCodec,
+  createPeerConnection,
+  type IceSettings,
+  roundTripFromReport,
+} from "../../src/device/webrtc.ts";
 import { CODECS, type VideoCodecName } from "../../src/media/codecs.ts";
 import type { OutgoingStream } from "../../src/media/OutgoingStream.ts";
 
@@ -62,6 +67,19 @@ function incoming(videoCodecs: VideoCodecName[]) {
   open.push({ close: () => session.close("closed-by-device") });
   return { session, sent };
 }
+
+describe("roundTripFromReport (RFC 3550 §6.4.1)", () => {
+  it("is the arrival time less LSR less DLSR, in ms; undefined before any sender report", () => {
+    // Now: NTP 1000.5 s; our sender report at 1000.3 s; the receiver held it 50 ms.
+    const now = (1000n << 32n) + (1n << 31n);
+    const lsr = Number((((1000n << 32n) + (3n << 32n) / 10n) >> 16n) & 0xffffffffn);
+    const dlsr = Math.round(0.05 * 65536);
+    expect(roundTripFromReport(lsr, dlsr, now)).toBeCloseTo(150, 0);
+    expect(roundTripFromReport(0, 0, now)).toBeUndefined();
+    // A report from a clock that is not ours (LSR after now) is no round trip.
+    expect(roundTripFromReport(lsr + 65536, 0, now - (1n << 32n))).toBeUndefined();
+  });
+});
 
 describe("receiving: the device answers with its preferred codec the sender offers", () => {
   it.each([

@@ -25,6 +25,13 @@ import {
   LAYER_LOSS_WINDOW_MS,
   LAYER_MOVE_SETTLE_MS,
   LAYER_PROBE_FAILED_WITHIN_MS,
+  LAYER_PROBE_FALL,
+  LAYER_PROBE_HOLD_MAX_MS,
+  LAYER_PROBE_HOLD_MS,
+  LAYER_PROBE_MS,
+  LAYER_PROBE_RTT_RISE_MS,
+  LAYER_PROBE_SETTLE_MS,
+  LAYER_RTT_BASE_WINDOW_MS,
   LAYER_UP_HEADROOM,
   LAYER_UP_HOLD_MAX_MS,
   LAYER_UP_HOLD_MS,
@@ -34,6 +41,19 @@ import {
 export interface LayerDecision {
   layer: number;
   reason: string;
+  /**
+   * Not a move: send this much padding, bit/s, for {@link LAYER_PROBE_MS} (0: stop). Asked only of a
+   * policy told it can probe.
+   */
+  probeBps?: number;
+}
+
+/** A probe being made or read: towards which layer, until when, and the highest estimate since. */
+interface Probe {
+  layer: number;
+  startedAt: number;
+  endsAt: number;
+  peak: number;
 }
 
 export class LayerPolicy {
@@ -54,6 +74,12 @@ export class LayerPolicy {
   #upHoldMs = LAYER_UP_HOLD_MS;
   /** Since when the link has looked good enough to try the next layer up. */
   #goodSince: number | undefined;
+  /** Whether tries up are probed first (the session can send padding: RTX was negotiated). */
+  canProbe = false;
+  #probe: Probe | undefined;
+  #probeHoldMs = LAYER_PROBE_HOLD_MS;
+  /** Recent round trips: [time, ms]. */
+  readonly #roundTrips: Array<[number, number]> = [];
 
   constructor(bitrates: readonly number[], start: number, now: number) {
     this.#bitrates = bitrates;
@@ -76,7 +102,15 @@ export class LayerPolicy {
     if (!up && this.#lastSwitchUp && now - this.#lastSwitchAt < LAYER_PROBE_FAILED_WITHIN_MS) {
       // The last try up did not hold: wait longer before the next.
       this.#upHoldMs = Math.min(this.#upHoldMs * 2, LAYER_UP_HOLD_MAX_MS);
+      this.#probeHoldMs = Math.min(
+        Math.max(this.#probeHoldMs, LAYER_PROBE_HOLD_MS) * 2,
+        LAYER_PROBE_HOLD_MAX_MS,
+      );
+    } else if (!up) {
+      this.#probeHoldMs = Math.max(this.#probeHoldMs, LAYER_PROBE_HOLD_MS);
     }
+    // A move ends any probe: its padding was measured against the old layer.
+    this.#probe = undefined;
     this.#current = layer;
     this.#lastSwitchAt = now;
     this.#lastSwitchUp = up;
@@ -118,6 +152,25 @@ export class LayerPolicy {
     return this.#decide(now);
   }
 
+  /** A round trip measured from a receiver report, ms. */
+  onRoundTrip(ms: number, now: number): LayerDecision | undefined {
+    this.#roundTrips.push([now, ms]);
+    while ((this.#roundTrips[0]?.[0] ?? now) < now - LAYER_RTT_BASE_WINDOW_MS) this.#roundTrips.shift();
+    return this.#decide(now);
+  }
+
+  /**
+   * Whether the latest round trip (if measured since `since`) shows a queue: well above the least of
+   * the last seconds.
+   */
+  #queueing(since = Number.NEGATIVE_INFINITY): boolean {
+    const [at, latest] = this.#roundTrips.at(-1) ?? [];
+    if (latest === undefined || (at as number) < since) return false;
+    let base = latest;
+    for (const [, ms] of this.#roundTrips) base = Math.min(base, ms);
+    return latest > base + Math.max(LAYER_PROBE_RTT_RISE_MS, base * 0.3);
+  }
+
   /**
    * The share of packets lost (RFC 3550 §A.3) since the newest report that is at least
    * {@link LAYER_LOSS_WINDOW_MS} old and at least {@link LAYER_LOSS_MIN_PACKETS} behind, or undefined
@@ -157,6 +210,7 @@ export class LayerPolicy {
   }
 
   #decide(now: number): LayerDecision | undefined {
+    if (this.#probe) return this.#readProbe(this.#probe, now);
     // A try that has held for a while succeeded: the next one need not wait longer.
     if (this.#lastSwitchUp && now - this.#lastSwitchAt >= LAYER_PROBE_FAILED_WITHIN_MS) {
       this.#upHoldMs = LAYER_UP_HOLD_MS;
@@ -186,15 +240,59 @@ export class LayerPolicy {
     // The link is not what limits the viewer: its estimate is at or above what it is sent now and
     // the loss is under what would move it down (with no estimate: no loss to speak of). Then the
     // next layer up is tried.
+    // With probes, the estimate need not show room (it cannot rise past what arrives): the probe asks
+    // the link itself, so only a queue now keeps it from being asked.
     const lossLimit = estimate === undefined ? LAYER_UP_LOSS : LAYER_DOWN_LOSS;
-    const good = roomy && (this.#windowLoss() ?? 0) < lossLimit;
+    const lossOk = (this.#windowLoss() ?? 0) < lossLimit;
+    const good = lossOk && (this.canProbe ? !this.#queueing() : roomy);
     if (!good) {
       this.#goodSince = undefined;
       return undefined;
     }
     this.#goodSince ??= now;
-    if (now - this.#goodSince < this.#upHoldMs || now - this.#lastSwitchAt < this.#upHoldMs) return undefined;
+    const hold = this.canProbe ? this.#probeHoldMs : this.#upHoldMs;
+    if (now - this.#goodSince < hold || now - this.#lastSwitchAt < hold) return undefined;
+    if (this.canProbe) return this.#startProbe(this.#current - 1, sending, now);
     return this.#move(this.#current - 1, now, `trying ${Math.round(next / 1000)} kbit/s`);
+  }
+
+  /** Padding up to what the layer above would send, with its headroom. */
+  #startProbe(layer: number, sending: number, now: number): LayerDecision {
+    const current = this.#bitrates[this.#current] as number;
+    const target = (this.#bitrates[layer] as number) * LAYER_HEADROOM;
+    this.#probe = { layer, startedAt: now, endsAt: now + LAYER_PROBE_MS, peak: this.#estimate ?? 0 };
+    const probeBps = Math.max(target - current, target + LAYER_AUDIO_RESERVE_BPS - sending);
+    return { layer: this.#current, reason: `probing for ${Math.round(target / 1000)} kbit/s`, probeBps };
+  }
+
+  /**
+   * A probe fails as soon as the estimate falls (the receiver saw the queue grow: GCC lowers its
+   * estimate only on overuse), the round trip grows (a queue), or the loss is high; it holds when neither happened by
+   * {@link LAYER_PROBE_SETTLE_MS} after its end, and the viewer is moved up.
+   */
+  #readProbe(probe: Probe, now: number): LayerDecision | undefined {
+    const estimate = this.#estimate ?? 0;
+    probe.peak = Math.max(probe.peak, estimate);
+    const loss = this.#windowLoss() ?? 0;
+    if (
+      estimate < probe.peak * LAYER_PROBE_FALL ||
+      loss >= LAYER_DOWN_LOSS ||
+      this.#queueing(probe.startedAt)
+    ) {
+      this.#probe = undefined;
+      this.#goodSince = undefined;
+      this.#probeHoldMs = Math.min(this.#probeHoldMs * 2, LAYER_PROBE_HOLD_MAX_MS);
+      // The estimate fell because of the probe: it says nothing of the layer the viewer is on, so it
+      // is read afresh from here.
+      this.#estimates.length = 0;
+      return { layer: this.#current, reason: "probe failed", probeBps: 0 };
+    }
+    if (now < probe.endsAt + LAYER_PROBE_SETTLE_MS) return undefined;
+    this.#probe = undefined;
+    // The next layer up may be probed as soon as this move has settled.
+    this.#probeHoldMs = LAYER_MOVE_SETTLE_MS;
+    const bitrate = this.#bitrates[probe.layer] as number;
+    return this.#move(probe.layer, now, `probe for ${Math.round(bitrate / 1000)} kbit/s held`);
   }
 
   /**

@@ -19,7 +19,9 @@ import { LayerSwitch } from "../media/LayerSwitch.ts";
 import type { OutgoingStream } from "../media/OutgoingStream.ts";
 import type { StreamLayer } from "../media/StreamLayer.ts";
 import type { SdpPayload } from "../protocol/index.ts";
+import { BandwidthProbe } from "./BandwidthProbe.ts";
 import {
+  LAYER_PROBE_MS,
   VIEWER_KEYFRAME_MIN_INTERVAL_MS,
   VIEWER_KEYFRAME_REQUESTS_MAX,
   VIEWER_KEYFRAME_WINDOW_MS,
@@ -230,8 +232,21 @@ export class ProducerSession extends PeerSession {
       performance.now(),
     );
     this.#policy = policy;
+    const probe = new BandwidthProbe(sender);
+    policy.canProbe = BandwidthProbe.available(sender);
+    this.onClose(() => probe.close());
     const act = (decision: LayerDecision | undefined) => {
       if (!decision) return;
+      if (decision.probeBps !== undefined) {
+        if (decision.probeBps > 0) probe.start(decision.probeBps, LAYER_PROBE_MS);
+        else probe.stop();
+        this.log.debug(
+          { peerId: this.peerId, probeBps: Math.round(decision.probeBps), reason: decision.reason },
+          "bandwidth probe",
+        );
+        return;
+      }
+      probe.stop();
       layerSwitch.switchTo(decision.layer, decision.reason);
       this.log.info(
         { peerId: this.peerId, layer: layers[decision.layer]?.label, reason: decision.reason },
@@ -276,9 +291,8 @@ export class ProducerSession extends PeerSession {
         if (!report) return;
         // The report's own round trip (the media path); ICE's consent checks' when it has none yet.
         const iceRtt = this.pc.iceTransports[0]?.connection.nominated?.rtt;
-        budget.rttMs =
-          roundTripFromReport(report.lsr, report.dlsr, ntpTime()) ??
-          (iceRtt === undefined ? undefined : iceRtt * 1000);
+        const reportRtt = roundTripFromReport(report.lsr, report.dlsr, ntpTime());
+        budget.rttMs = reportRtt ?? (iceRtt === undefined ? undefined : iceRtt * 1000);
         this.log.trace(
           {
             lost: report.packetsLost,
@@ -288,6 +302,7 @@ export class ProducerSession extends PeerSession {
           },
           "loss report",
         );
+        if (reportRtt !== undefined) act(policy.onRoundTrip(reportRtt, now));
         act(policy.onReport(report.packetsLost, report.highestSequence, now));
       }
     };

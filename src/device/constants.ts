@@ -100,6 +100,36 @@ export const LAYER_UP_HEADROOM = 1;
 export const LAYER_UP_LOSS = 0.02;
 /** How long the link must look good, and the last move be past, before a try up, ms (doubled per failed try). */
 export const LAYER_UP_HOLD_MS = 4000;
+/**
+ * A probe: before a try up, padding (re-sends over RTX) raises what the viewer gets to the layer
+ * above (with {@link LAYER_HEADROOM}) for this long, ms. A receiver's estimate cannot rise past what
+ * arrives, but it falls within a few hundred ms when the link cannot carry more; so a probe asks the
+ * link, not the estimate, and fails cheaply (no keyframe of a layer the link cannot carry).
+ */
+export const LAYER_PROBE_MS = 600;
+/** How long after a probe its outcome is read, ms: a receiver's estimate is sent every 0.25–1 s. */
+export const LAYER_PROBE_SETTLE_MS = 1000;
+/** An estimate under this share of the highest one since the probe began: the link could not carry it. */
+export const LAYER_PROBE_FALL = 0.95;
+/**
+ * A round trip (from the receiver reports) this much above the path's own, ms — or 30 % above it,
+ * whichever is more — during or just after a probe: a queue grew, the link could not carry it. The
+ * receiver's estimate alone missed it: on the 600 kbit/s link a probe for 1.2 Mbit/s took the round
+ * trip from 26 to 182 ms, and no estimate came in the second after.
+ */
+export const LAYER_PROBE_RTT_RISE_MS = 40;
+/** The path's own round trip is the least of those measured over this long, ms. */
+export const LAYER_RTT_BASE_WINDOW_MS = 10_000;
+/**
+ * The wait before a probe (the link looked good and the last move is past), ms; doubled per failed
+ * probe up to {@link LAYER_PROBE_HOLD_MAX_MS}; after one that held, the next layer up is probed once
+ * the move has settled ({@link LAYER_MOVE_SETTLE_MS}). Shorter than a try
+ * without a probe: a probe that fails costs the viewer little. Its cap is what a viewer may wait, once
+ * its link is back, before it is offered more.
+ */
+export const LAYER_PROBE_HOLD_MS = 3000;
+/** The longest wait between probes, ms. */
+export const LAYER_PROBE_HOLD_MAX_MS = 6000;
 /** The longest wait between tries up, ms. */
 export const LAYER_UP_HOLD_MAX_MS = 16_000;
 /** A move down this soon after a try up means the try failed, ms. */

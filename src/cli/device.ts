@@ -86,7 +86,10 @@ export function addDeviceOptions(command: Command): Command {
       "--keyframe-interval <SECONDS>",
       "a keyframe at least this often (viewers also get one when they join or ask)",
       integerOption(1, 600),
-      3,
+      // Viewers get a keyframe when they join, ask or move; the periodic one is a safety net only. At
+      // 3 s it was most of the keyframes a lossy viewer saw (21/min, where Chrome sends 0–3), and each
+      // keyframe's packets on a link losing 5 % wait a round trip for a re-send (docs/MEDIA.md §4).
+      10,
     )
     .option(
       "--ice-server <URL>",

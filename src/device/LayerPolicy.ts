@@ -1,16 +1,18 @@
 /**
  * Which layer of the ladder one viewer should be on, from what its browser tells about its link: the
  * receiver's estimate of the bandwidth (REMB, draft-alvestrand-rmcat-remb; Chrome and Firefox send it
- * when `goog-remb` is negotiated, computed from the abs-send-time of our packets) and the loss in its
- * receiver reports (RFC 3550 §6.4.1), as a backstop where there is no estimate. Pure decisions on
- * numbers and a clock: src/device/ProducerSession.ts feeds it and acts.
+ * when `goog-remb` is negotiated, computed from the abs-send-time of our packets), the loss and the
+ * round trip from its receiver reports (RFC 3550 §6.4.1). Pure decisions on numbers and a clock:
+ * src/device/ProducerSession.ts feeds it and acts (moves the viewer, or sends a probe's padding).
  *
  * - Down fast: as soon as the estimate falls (the receiver saw congestion), to the best layer that
- *   fits it; or one layer at a time while the loss stays high for a second.
- * - Up slowly: a receiver's estimate never rises far above what it receives (GCC caps it at 1.5 times
- *   the incoming rate), so the next layer up can only be tried. It is tried after the estimate has
- *   shown headroom and the loss stayed low for a while; a try that ends in a move down within a few
- *   seconds doubles the wait before the next one (up to a cap), a try that holds resets it.
+ *   fits it; or one layer at a time while the loss stays high and the estimate shows no room.
+ * - Up after a probe: a receiver's estimate never rises far above what it receives (GCC caps it at 1.5
+ *   times the incoming rate), so it cannot say whether the layer above would fit. Padding raises what
+ *   the viewer gets to that layer's rate for a moment; if neither the estimate nor the round trip nor
+ *   the loss says the link choked on it, the viewer is moved up. A failed probe doubles the wait
+ *   before the next (up to a cap). A viewer without RTX (no padding) is tried on the layer above
+ *   directly, once the estimate has shown headroom for a while, with the same backoff on failure.
  * - Audio is never starved: its bitrate is kept aside before any video layer is chosen.
  */
 import {
@@ -30,6 +32,7 @@ import {
   LAYER_PROBE_HOLD_MS,
   LAYER_PROBE_MS,
   LAYER_PROBE_RTT_RISE_MS,
+  LAYER_PROBE_RTT_RISE_SHARE,
   LAYER_PROBE_SETTLE_MS,
   LAYER_RTT_BASE_WINDOW_MS,
   LAYER_UP_HEADROOM,
@@ -168,7 +171,7 @@ export class LayerPolicy {
     if (latest === undefined || (at as number) < since) return false;
     let base = latest;
     for (const [, ms] of this.#roundTrips) base = Math.min(base, ms);
-    return latest > base + Math.max(LAYER_PROBE_RTT_RISE_MS, base * 0.3);
+    return latest > base + Math.max(LAYER_PROBE_RTT_RISE_MS, base * LAYER_PROBE_RTT_RISE_SHARE);
   }
 
   /**

@@ -112,12 +112,14 @@ export const LAYER_PROBE_SETTLE_MS = 1000;
 /** An estimate under this share of the highest one since the probe began: the link could not carry it. */
 export const LAYER_PROBE_FALL = 0.95;
 /**
- * A round trip (from the receiver reports) this much above the path's own, ms — or 30 % above it,
- * whichever is more — during or just after a probe: a queue grew, the link could not carry it. The
+ * A round trip (from the receiver reports) this much above the path's own, ms (or
+ * {@link LAYER_PROBE_RTT_RISE_SHARE} of it, whichever is more) during or just after a probe: a queue grew, the link could not carry it. The
  * receiver's estimate alone missed it: on the 600 kbit/s link a probe for 1.2 Mbit/s took the round
  * trip from 26 to 182 ms, and no estimate came in the second after.
  */
 export const LAYER_PROBE_RTT_RISE_MS = 40;
+/** …or this share of the path's own round trip, whichever is more (a long path's round trip varies more). */
+export const LAYER_PROBE_RTT_RISE_SHARE = 0.3;
 /** The path's own round trip is the least of those measured over this long, ms. */
 export const LAYER_RTT_BASE_WINDOW_MS = 10_000;
 /**

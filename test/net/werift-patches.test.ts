@@ -17,6 +17,7 @@ import {
   RTCDtlsParameters,
   RTCDtlsTransport,
   RTCPeerConnection,
+  RTCRtpCodecParameters,
   RtcpPacketConverter,
   RtcpPayloadSpecificFeedback,
   RtcpRrPacket,
@@ -346,6 +347,60 @@ describe("werift patches", () => {
     expect(nack.lost).toEqual([5000, 5002, 5003]);
     const remb = (packets[2] as RtcpPayloadSpecificFeedback).feedback as ReceiverEstimatedMaxBitrate;
     expect(remb.bitrate).toBe(20_000n * 64n);
+  });
+
+  it("sender-rtx-padding: padding for a probe is re-sends of the newest packets over RTX, about the bytes asked", async () => {
+    // VP8 with RTX on both sides (the device offers RTX only when it sends: set it up by hand).
+    const codecs = () => ({
+      video: [
+        new RTCRtpCodecParameters({
+          mimeType: "video/VP8",
+          clockRate: 90000,
+          payloadType: 96,
+          rtcpFeedback: [{ type: "nack" }],
+        }),
+        new RTCRtpCodecParameters({
+          mimeType: "video/rtx",
+          clockRate: 90000,
+          payloadType: 97,
+          parameters: "apt=96",
+        }),
+      ],
+    });
+    const sender = new RTCPeerConnection({
+      iceServers: [],
+      iceAdditionalHostAddresses: ["127.0.0.1"],
+      codecs: codecs(),
+    });
+    const receiver = new RTCPeerConnection({
+      iceServers: [],
+      iceAdditionalHostAddresses: ["127.0.0.1"],
+      codecs: codecs(),
+    });
+    peers.push(sender, receiver);
+    const track = new MediaStreamTrack({ kind: "video" });
+    const video = sender.addTransceiver(track, { direction: "sendonly" });
+    const counts = received(receiver);
+    await connect(sender, receiver);
+    // No RTX before a first packet: nothing to re-send.
+    expect(video.sender.sendRtxPadding(4000)).toBe(0);
+    for (let seq = 1; seq <= 20; seq++) track.writeRtp(rtp(96, seq, seq * 3000, 0x1234));
+    await eventually(() => (counts.get("video") ?? 0) >= 20, "20 packets received");
+    const before = counts.get("video") ?? 0;
+    const rtxSeen: number[] = [];
+    const original = receiver.dtlsTransports[0]?.onRtp;
+    original?.subscribe((packet) => {
+      if (packet.header.payloadType === 97) rtxSeen.push(packet.payload.readUInt16BE(0));
+    });
+    const sent = video.sender.sendRtxPadding(200);
+    // Packets are sent whole: at least the bytes asked, less than one packet more.
+    expect(sent).toBeGreaterThanOrEqual(200);
+    await eventually(() => rtxSeen.length > 0, "RTX padding received");
+    // The newest first, one after another backwards.
+    expect(rtxSeen[0]).toBe(20);
+    expect(rtxSeen).toEqual(rtxSeen.map((_, i) => 20 - i));
+    // The receiver takes them as re-sends of packets it has: they are no new media.
+    expect(counts.get("video") ?? 0).toBeGreaterThanOrEqual(before);
   });
 
   it("sender-report-ntp-time: NTP fraction is fraction × 2^32 and the SR's RTP time matches its NTP time", async () => {

@@ -1,8 +1,12 @@
 /** Which layer a viewer is put on, from its browser's estimate (REMB) and its reported loss. */
 import { describe, expect, it } from "vitest";
 import {
+  LAYER_AUDIO_RESERVE_BPS,
   LAYER_MOVE_SETTLE_MS,
   LAYER_PROBE_FAILED_WITHIN_MS,
+  LAYER_PROBE_HOLD_MS,
+  LAYER_PROBE_MS,
+  LAYER_PROBE_SETTLE_MS,
   LAYER_UP_HOLD_MAX_MS,
   LAYER_UP_HOLD_MS,
 } from "../../src/device/constants.ts";
@@ -110,6 +114,60 @@ describe("LayerPolicy", () => {
     expect(policy.struggling(300, "keyframe requests too often")).toEqual({
       layer: 1,
       reason: "keyframe requests too often",
+    });
+  });
+
+  describe("with probes (the viewer has RTX)", () => {
+    /** A viewer on `layer`, its link quiet (no loss, a 20 ms round trip), probes allowed. */
+    const probing = (layer: number) => {
+      const policy = onLayer(layer);
+      policy.canProbe = true;
+      return policy;
+    };
+
+    it("the estimate need not show room: a probe for the layer above (with headroom) comes first, then the move", () => {
+      const policy = probing(2);
+      let now = 0;
+      let decision: ReturnType<LayerPolicy["onRoundTrip"]>;
+      // An estimate far under what the floor sends (after a fall, it climbs ~12 kbit/s a second).
+      for (; !decision && now < 10_000; now += 250)
+        decision = policy.onEstimate(140_000, now, 220_000) ?? policy.onRoundTrip(20, now);
+      expect(decision?.reason).toBe("probing for 300 kbit/s");
+      expect(decision?.layer).toBe(2);
+      // 250 kbit/s × 1.2 + audio, less the 220 kbit/s sent now.
+      expect(decision?.probeBps).toBe(300_000 + LAYER_AUDIO_RESERVE_BPS - 220_000);
+      expect(now - 250).toBeGreaterThanOrEqual(LAYER_PROBE_HOLD_MS);
+      const start = now - 250;
+      // Nothing says the link is full: once the probe and the time to read it are over, the move.
+      for (; now < start + LAYER_PROBE_MS + LAYER_PROBE_SETTLE_MS; now += 250)
+        expect(policy.onRoundTrip(22, now) ?? policy.onEstimate(150_000, now, 300_000)).toBeUndefined();
+      expect(policy.onRoundTrip(21, now)).toEqual({ layer: 1, reason: "probe for 250 kbit/s held" });
+    });
+
+    it("a round trip that grows during the probe fails it: no move, padding stopped, a longer wait", () => {
+      const policy = probing(1);
+      let now = 0;
+      let decision: ReturnType<LayerPolicy["onRoundTrip"]>;
+      for (; !decision && now < 10_000; now += 250)
+        decision = policy.onEstimate(400_000, now, 340_000) ?? policy.onRoundTrip(26, now);
+      expect(decision?.reason).toBe("probing for 1200 kbit/s");
+      // A round trip measured during it that shows a queue (26 → 182 ms on the 600 kbit/s link) fails it.
+      expect(policy.onRoundTrip(182, now)).toEqual({ layer: 1, reason: "probe failed", probeBps: 0 });
+      const failedAt = now;
+      decision = undefined;
+      for (now += 250; !decision && now < 30_000; now += 250) decision = policy.onRoundTrip(26, now);
+      expect(decision?.reason).toBe("probing for 1200 kbit/s");
+      expect(now - 250 - failedAt).toBeGreaterThanOrEqual(2 * LAYER_PROBE_HOLD_MS);
+    });
+
+    it("a falling estimate or loss during the probe fails it", () => {
+      const policy = probing(1);
+      let now = 0;
+      let decision: ReturnType<LayerPolicy["onRoundTrip"]>;
+      for (; !decision && now < 10_000; now += 250) decision = policy.onEstimate(600_000, now, 340_000);
+      expect(decision?.probeBps).toBeGreaterThan(0);
+      expect(policy.onEstimate(610_000, now)).toBeUndefined();
+      expect(policy.onEstimate(520_000, now + 100)).toMatchObject({ reason: "probe failed", probeBps: 0 });
     });
   });
 

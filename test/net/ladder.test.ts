@@ -55,4 +55,32 @@ describe.runIf(bedAvailable())("the ladder", () => {
     expect(after.clean.frameWidth).toBe(640);
     expect(fps("clean")).toBeGreaterThan(20);
   });
+
+  it("a viewer whose link comes back is probed and moved back up to 640x480 within 15 s", async () => {
+    const s = await stage({ viewer: { impair: { rateKbps: 300, queueMs: 200, delayMs: 5 } } });
+    if (!s.viewer?.link) throw new Error("no bed");
+    const device = await startTestDevice(s.signalling);
+    const viewer = await s.openPage("viewer");
+    const first = await consumeProducer(viewer.page, "dev", viewer.log);
+    await playing(viewer.page, first, viewer.log);
+    await device.waitFor(/"layer":"160x120"[^\n]*viewer moved to another layer/, 20_000);
+    const inbound = async () => (await viewer.page.evaluate("t.inbound()")) as Inbound;
+    expect((await inbound()).frameWidth).toBeLessThan(640);
+    // The link is back at 2 Mbit/s: the estimate alone took 20 s and more to show room (docs/MEDIA.md
+    // §10); probes ask the link, and the viewer is moved up a layer after each one that held.
+    await s.viewer.link.set("down", { rateKbps: 2000 });
+    const back = Date.now();
+    await device.waitFor(/"layer":"640x480","reason":"probe for 1000 kbit\/s held"/, 15_000);
+    let latest = await inbound();
+    while (latest.frameWidth !== 640 && Date.now() - back < 15_000) {
+      await mediaFor(250);
+      latest = await inbound();
+    }
+    expect(latest.frameWidth).toBe(640);
+    const before = latest;
+    await mediaFor(3000);
+    const after = await inbound();
+    expect(((after.framesDecoded ?? 0) - (before.framesDecoded ?? 0)) / 3).toBeGreaterThan(20);
+    expect(after.frameWidth).toBe(640);
+  });
 });

@@ -78,14 +78,15 @@ export class LayerPolicy {
   /** Since when the link has looked good enough to try the next layer up. */
   #goodSince: number | undefined;
   /** Whether tries up are probed first (the session can send padding: RTX was negotiated). */
-  canProbe = false;
+  readonly #canProbe: boolean;
   #probe: Probe | undefined;
   #probeHoldMs = LAYER_PROBE_HOLD_MS;
   /** Recent round trips: [time, ms]. */
   readonly #roundTrips: Array<[number, number]> = [];
 
-  constructor(bitrates: readonly number[], start: number, now: number) {
+  constructor(bitrates: readonly number[], start: number, now: number, options: { canProbe?: boolean } = {}) {
     this.#bitrates = bitrates;
+    this.#canProbe = options.canProbe ?? false;
     this.#current = start;
     this.#lastSwitchAt = now;
   }
@@ -247,15 +248,15 @@ export class LayerPolicy {
     // the link itself, so only a queue now keeps it from being asked.
     const lossLimit = estimate === undefined ? LAYER_UP_LOSS : LAYER_DOWN_LOSS;
     const lossOk = (this.#windowLoss() ?? 0) < lossLimit;
-    const good = lossOk && (this.canProbe ? !this.#queueing() : roomy);
+    const good = lossOk && (this.#canProbe ? !this.#queueing() : roomy);
     if (!good) {
       this.#goodSince = undefined;
       return undefined;
     }
     this.#goodSince ??= now;
-    const hold = this.canProbe ? this.#probeHoldMs : this.#upHoldMs;
+    const hold = this.#canProbe ? this.#probeHoldMs : this.#upHoldMs;
     if (now - this.#goodSince < hold || now - this.#lastSwitchAt < hold) return undefined;
-    if (this.canProbe) return this.#startProbe(this.#current - 1, sending, now);
+    if (this.#canProbe) return this.#startProbe(this.#current - 1, sending, now);
     return this.#move(this.#current - 1, now, `trying ${Math.round(next / 1000)} kbit/s`);
   }
 

@@ -230,10 +230,10 @@ export class ProducerSession extends PeerSession {
       layers.map((layer) => (layer.bitrateKbps ?? 0) * 1000),
       0,
       performance.now(),
+      { canProbe: BandwidthProbe.available(sender) },
     );
     this.#policy = policy;
     const probe = new BandwidthProbe(sender);
-    policy.canProbe = BandwidthProbe.available(sender);
     this.onClose(() => probe.close());
     const act = (decision: LayerDecision | undefined) => {
       if (!decision) return;

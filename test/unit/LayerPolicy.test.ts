@@ -120,9 +120,7 @@ describe("LayerPolicy", () => {
   describe("with probes (the viewer has RTX)", () => {
     /** A viewer on `layer`, its link quiet (no loss, a 20 ms round trip), probes allowed. */
     const probing = (layer: number) => {
-      const policy = onLayer(layer);
-      policy.canProbe = true;
-      return policy;
+      return new LayerPolicy(LADDER, layer, -60_000, { canProbe: true });
     };
 
     it("the estimate need not show room: a probe for the layer above (with headroom) comes first, then the move", () => {

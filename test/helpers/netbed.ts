@@ -16,7 +16,7 @@
  * dies, the PID namespace of scripts/in-netns ends every holder and the namespaces go with them.
  */
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readlinkSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { onCleanup } from "./cleanup.ts";
@@ -108,6 +108,7 @@ export class BedHost {
    */
   wrapper(program: string): string {
     const dir = mkdtempSync(join(tmpdir(), "device-rtc-bed-"));
+    onCleanup(() => rmSync(dir, { recursive: true, force: true }));
     const file = join(dir, `${this.name}-${program.split("/").at(-1)}`);
     writeFileSync(file, `#!/bin/sh\nexec nsenter -t ${this.pid} -n -- ${program} "$@"\n`, { mode: 0o755 });
     return file;

@@ -304,7 +304,10 @@ export class LayerPolicy {
    * has room and is cut at once on congestion (GCC's overuse: to 85 % of what arrives), so it is its
    * fall that says "too much", not its level — after a move up it stays under the new layer's
    * bitrate for seconds on a link that carries it. Or it is far under the current layer (but not
-   * while a move up is being tried: the estimate needs seconds to follow).
+   * while a move up is being tried: the estimate needs seconds to follow) — and, for a viewer that is
+   * probed, while the round trip shows a queue: after a probe that held, the estimate climbs from where
+   * the weak link left it for tens of seconds (S7: 179 kbit/s six seconds after a move to the 1 Mbit/s
+   * layer on a 2 Mbit/s link), which alone moved the viewer back to the floor.
    */
   #congested(estimate: number, current: number, now: number): boolean {
     // A move's keyframe is a burst the receiver may read as congestion: its estimate right after one
@@ -313,7 +316,8 @@ export class LayerPolicy {
     const peak = this.#estimatePeak ?? estimate;
     if (estimate < peak * LAYER_ESTIMATE_FALL) return true;
     const trying = this.#lastSwitchUp && now - this.#lastSwitchAt < LAYER_PROBE_FAILED_WITHIN_MS;
-    return !trying && estimate < (current + LAYER_AUDIO_RESERVE_BPS) * LAYER_ESTIMATE_FAR_UNDER;
+    const farUnder = estimate < (current + LAYER_AUDIO_RESERVE_BPS) * LAYER_ESTIMATE_FAR_UNDER;
+    return !trying && farUnder && (!this.#canProbe || this.#queueing());
   }
 
   #move(layer: number, now: number, reason: string): LayerDecision {

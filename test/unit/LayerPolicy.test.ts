@@ -158,6 +158,20 @@ describe("LayerPolicy", () => {
       expect(now - 250 - failedAt).toBeGreaterThanOrEqual(2 * LAYER_PROBE_HOLD_MS);
     });
 
+    // Regression (bench/network S7): six seconds after a probe held and the viewer was moved to the
+    // 1 Mbit/s layer of a 2 Mbit/s link, the estimate, still climbing from where the 300 kbit/s link
+    // had left it, was 179 kbit/s: "far under" the layer, and the viewer went back to the floor.
+    it("an estimate still climbing far under the new layer, with no queue, does not move the viewer down", () => {
+      const policy = probing(0);
+      for (let t = 0; t < 20_000; t += 250) {
+        expect(policy.onRoundTrip(22, t) ?? policy.onEstimate(170_000 + t * 3, t, 1_150_000)).toBeUndefined();
+      }
+      // A queue makes the same estimate a reason to go down.
+      expect(policy.onRoundTrip(140, 20_000) ?? policy.onEstimate(230_000, 20_100, 1_150_000)).toMatchObject({
+        layer: 2,
+      });
+    });
+
     it("a falling estimate or loss during the probe fails it", () => {
       const policy = probing(1);
       let now = 0;

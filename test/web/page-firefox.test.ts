@@ -4,7 +4,7 @@
  * the preview is a corner picture, the snapshot is downloaded, a recording plays in the panel, and
  * the "not allowed" and "device offline" states show. Screenshots: test-artifacts/firefox-*.png.
  */
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Page } from "puppeteer-core";
@@ -96,10 +96,13 @@ describe.runIf(bedAvailable())("the page (Firefox ESR)", () => {
 
     // Snapshot: downloaded as a PNG of the device's frame at the video's size.
     await click(page, "snapshot");
-    const file = await pollUntil(
-      async () => readdirSync(downloads).find((name) => /^Porch-.*\.png$/.test(name)),
-      "the snapshot in Firefox's download folder",
-    );
+    // Firefox creates the file before it writes it (and a .part beside it): wait until it is whole.
+    const file = await pollUntil(async () => {
+      const names = readdirSync(downloads);
+      if (names.some((name) => name.endsWith(".part"))) return undefined;
+      const png = names.find((name) => /^Porch-.*\.png$/.test(name));
+      return png && statSync(join(downloads, png)).size > 24 ? png : undefined;
+    }, "the snapshot in Firefox's download folder");
     const png = readFileSync(join(downloads, file));
     expect(png.subarray(1, 4).toString("latin1")).toBe("PNG");
     expect({ width: png.readUInt32BE(16), height: png.readUInt32BE(20) }).toEqual({

@@ -13,8 +13,6 @@ export class BandwidthProbe {
   readonly #sender: RTCRtpSender;
   #timer: NodeJS.Timeout | undefined;
   #closed = false;
-  /** Padding bytes sent, over the probe's life. */
-  bytesSent = 0;
 
   constructor(sender: RTCRtpSender) {
     this.#sender = sender;
@@ -23,10 +21,6 @@ export class BandwidthProbe {
   /** Whether the viewer can be probed: padding goes over RTX, which it must have negotiated. */
   static available(sender: RTCRtpSender): boolean {
     return (sender as unknown as { rtxPayloadType: number | undefined }).rtxPayloadType !== undefined;
-  }
-
-  get probing(): boolean {
-    return this.#timer !== undefined;
   }
 
   /** Sends `bps` of padding for `ms` (a probe already running is replaced). */
@@ -40,7 +34,6 @@ export class BandwidthProbe {
       if (performance.now() >= endsAt) return this.stop();
       owed += bytesPerSlice;
       const sent = this.#sender.sendRtxPadding(owed);
-      this.bytesSent += sent;
       // A packet is sent whole: what went over is taken from the next slice.
       owed -= sent;
       if (sent === 0) owed = 0;

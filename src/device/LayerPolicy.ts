@@ -207,10 +207,21 @@ export class LayerPolicy {
    * that loses packets at random but has room, a smaller picture loses as many and helps nothing.
    */
   struggling(now: number, reason: string): LayerDecision | undefined {
-    if (this.#current >= this.#bitrates.length - 1) return undefined;
-    const sending = this.#sending || (this.#bitrates[this.#current] as number) + LAYER_AUDIO_RESERVE_BPS;
-    if (this.#estimate !== undefined && this.#estimate >= sending) return undefined;
+    if (this.#current >= this.#bitrates.length - 1 || !this.#linkFull()) return undefined;
     return this.#move(this.#current + 1, now, reason);
+  }
+
+  /** What the viewer is sent now, video and audio, bit/s: as measured, else its layer's and the audio's. */
+  get #sendingNow(): number {
+    return this.#sending || (this.#bitrates[this.#current] as number) + LAYER_AUDIO_RESERVE_BPS;
+  }
+
+  /**
+   * Whether the link may be what limits the viewer: no estimate, or one under what it is sent now.
+   * Only then do loss and keyframe requests say "too much".
+   */
+  #linkFull(): boolean {
+    return this.#estimate === undefined || this.#estimate < this.#sendingNow;
   }
 
   #decide(now: number): LayerDecision | undefined {
@@ -232,12 +243,9 @@ export class LayerPolicy {
     }
     // Loss says the link is full only where the estimate does not say it has room: a link that loses
     // packets at random (Wi-Fi, S3 of bench/network) loses as many of a smaller picture.
-    const sending = this.#sending || current + LAYER_AUDIO_RESERVE_BPS;
-    const roomy = estimate === undefined || estimate >= sending * LAYER_UP_HEADROOM;
     const loss = this.#sustainedLoss(now);
-    if (loss >= LAYER_DOWN_LOSS && (estimate === undefined || estimate < sending)) {
-      if (this.#current < this.#bitrates.length - 1)
-        return this.#move(this.#current + 1, now, `loss ${Math.round(loss * 100)} %`);
+    if (loss >= LAYER_DOWN_LOSS && this.#linkFull() && this.#current < this.#bitrates.length - 1) {
+      return this.#move(this.#current + 1, now, `loss ${Math.round(loss * 100)} %`);
     }
     if (this.#current === 0) return undefined;
     const next = this.#bitrates[this.#current - 1] as number;
@@ -248,6 +256,7 @@ export class LayerPolicy {
     // the link itself, so only a queue now keeps it from being asked.
     const lossLimit = estimate === undefined ? LAYER_UP_LOSS : LAYER_DOWN_LOSS;
     const lossOk = (this.#windowLoss() ?? 0) < lossLimit;
+    const roomy = estimate === undefined || estimate >= this.#sendingNow * LAYER_UP_HEADROOM;
     const good = lossOk && (this.#canProbe ? !this.#queueing() : roomy);
     if (!good) {
       this.#goodSince = undefined;
@@ -256,23 +265,23 @@ export class LayerPolicy {
     this.#goodSince ??= now;
     const hold = this.#canProbe ? this.#probeHoldMs : this.#upHoldMs;
     if (now - this.#goodSince < hold || now - this.#lastSwitchAt < hold) return undefined;
-    if (this.#canProbe) return this.#startProbe(this.#current - 1, sending, now);
+    if (this.#canProbe) return this.#startProbe(this.#current - 1, now);
     return this.#move(this.#current - 1, now, `trying ${Math.round(next / 1000)} kbit/s`);
   }
 
   /** Padding up to what the layer above would send, with its headroom. */
-  #startProbe(layer: number, sending: number, now: number): LayerDecision {
+  #startProbe(layer: number, now: number): LayerDecision {
     const current = this.#bitrates[this.#current] as number;
     const target = (this.#bitrates[layer] as number) * LAYER_HEADROOM;
     this.#probe = { layer, startedAt: now, endsAt: now + LAYER_PROBE_MS, peak: this.#estimate ?? 0 };
-    const probeBps = Math.max(target - current, target + LAYER_AUDIO_RESERVE_BPS - sending);
+    const probeBps = Math.max(target - current, target + LAYER_AUDIO_RESERVE_BPS - this.#sendingNow);
     return { layer: this.#current, reason: `probing for ${Math.round(target / 1000)} kbit/s`, probeBps };
   }
 
   /**
    * A probe fails as soon as the estimate falls (the receiver saw the queue grow: GCC lowers its
-   * estimate only on overuse), the round trip grows (a queue), or the loss is high; it holds when neither happened by
-   * {@link LAYER_PROBE_SETTLE_MS} after its end, and the viewer is moved up.
+   * estimate only on overuse), the round trip grows (a queue), or the loss is high; it holds when none
+   * of these happened by {@link LAYER_PROBE_SETTLE_MS} after its end, and the viewer is moved up.
    */
   #readProbe(probe: Probe, now: number): LayerDecision | undefined {
     const estimate = this.#estimate ?? 0;

@@ -330,10 +330,12 @@ export class ProducerSession extends PeerSession {
       // werift asks the budget about each packet before it tells of the NACK.
       // Through the viewer's own limits: a viewer on a bad link asks again every round trip.
       const refusedAsOld = budget.takeRefusedAsOld();
-      this.log.trace(
-        { ages: feedback.lost.map((seq) => (newest - seq) & 0xffff), refusedAsOld, counts: budget.counts },
-        "nack",
-      );
+      // A NACK can come every round trip: the ages are worked out only for a trace log.
+      if (this.log.isLevelEnabled("trace"))
+        this.log.trace(
+          { ages: feedback.lost.map((seq) => (newest - seq) & 0xffff), refusedAsOld, counts: budget.counts },
+          "nack",
+        );
       if (refusedAsOld > 0 || feedback.lost.some(gone)) onKeyframeRequest();
     };
     const nacks = sender.onGenericNack.subscribe(onNack);

@@ -113,9 +113,10 @@ export const LAYER_PROBE_SETTLE_MS = 1000;
 export const LAYER_PROBE_FALL = 0.95;
 /**
  * A round trip (from the receiver reports) this much above the path's own, ms (or
- * {@link LAYER_PROBE_RTT_RISE_SHARE} of it, whichever is more) during or just after a probe: a queue grew, the link could not carry it. The
- * receiver's estimate alone missed it: on the 600 kbit/s link a probe for 1.2 Mbit/s took the round
- * trip from 26 to 182 ms, and no estimate came in the second after.
+ * {@link LAYER_PROBE_RTT_RISE_SHARE} of it, whichever is more), during or just after a probe: a queue
+ * grew, the link could not carry it. The receiver's estimate alone missed it: on the 600 kbit/s link
+ * a probe for 1.2 Mbit/s took the round trip from 26 to 182 ms, and no estimate came in the second
+ * after.
  */
 export const LAYER_PROBE_RTT_RISE_MS = 40;
 /** …or this share of the path's own round trip, whichever is more (a long path's round trip varies more). */
@@ -125,9 +126,9 @@ export const LAYER_RTT_BASE_WINDOW_MS = 10_000;
 /**
  * The wait before a probe (the link looked good and the last move is past), ms; doubled per failed
  * probe up to {@link LAYER_PROBE_HOLD_MAX_MS}; after one that held, the next layer up is probed once
- * the move has settled ({@link LAYER_MOVE_SETTLE_MS}). Shorter than a try
- * without a probe: a probe that fails costs the viewer little. Its cap is what a viewer may wait, once
- * its link is back, before it is offered more.
+ * the move has settled ({@link LAYER_MOVE_SETTLE_MS}). Shorter than a try without a probe: a probe
+ * that fails costs the viewer little. Its cap is what a viewer may wait, once its link is back,
+ * before it is offered more.
  */
 export const LAYER_PROBE_HOLD_MS = 3000;
 /** The longest wait between probes, ms. */

@@ -10,7 +10,7 @@ import {
   LAYER_UP_HOLD_MAX_MS,
   LAYER_UP_HOLD_MS,
 } from "../../src/device/constants.ts";
-import { LayerPolicy } from "../../src/device/LayerPolicy.ts";
+import { type LayerDecision, LayerPolicy } from "../../src/device/LayerPolicy.ts";
 
 const LADDER = [1_000_000, 250_000, 150_000];
 
@@ -119,24 +119,23 @@ describe("LayerPolicy", () => {
 
   describe("with probes (the viewer has RTX)", () => {
     /** A viewer on `layer`, its link quiet (no loss, a 20 ms round trip), probes allowed. */
-    const probing = (layer: number) => {
-      return new LayerPolicy(LADDER, layer, -60_000, { canProbe: true });
-    };
+    const probing = (layer: number) => new LayerPolicy(LADDER, layer, -60_000, { canProbe: true });
 
     it("the estimate need not show room: a probe for the layer above (with headroom) comes first, then the move", () => {
       const policy = probing(2);
-      let now = 0;
-      let decision: ReturnType<LayerPolicy["onRoundTrip"]>;
       // An estimate far under what the floor sends (after a fall, it climbs ~12 kbit/s a second).
-      for (; !decision && now < 10_000; now += 250)
-        decision = policy.onEstimate(140_000, now, 220_000) ?? policy.onRoundTrip(20, now);
+      const { decision, at: start } = firstDecision(
+        0,
+        10_000,
+        (now) => policy.onEstimate(140_000, now, 220_000) ?? policy.onRoundTrip(20, now),
+      );
       expect(decision?.reason).toBe("probing for 300 kbit/s");
       expect(decision?.layer).toBe(2);
       // 250 kbit/s × 1.2 + audio, less the 220 kbit/s sent now.
       expect(decision?.probeBps).toBe(300_000 + LAYER_AUDIO_RESERVE_BPS - 220_000);
-      expect(now - 250).toBeGreaterThanOrEqual(LAYER_PROBE_HOLD_MS);
-      const start = now - 250;
+      expect(start).toBeGreaterThanOrEqual(LAYER_PROBE_HOLD_MS);
       // Nothing says the link is full: once the probe and the time to read it are over, the move.
+      let now = start + 250;
       for (; now < start + LAYER_PROBE_MS + LAYER_PROBE_SETTLE_MS; now += 250)
         expect(policy.onRoundTrip(22, now) ?? policy.onEstimate(150_000, now, 300_000)).toBeUndefined();
       expect(policy.onRoundTrip(21, now)).toEqual({ layer: 1, reason: "probe for 250 kbit/s held" });
@@ -144,18 +143,18 @@ describe("LayerPolicy", () => {
 
     it("a round trip that grows during the probe fails it: no move, padding stopped, a longer wait", () => {
       const policy = probing(1);
-      let now = 0;
-      let decision: ReturnType<LayerPolicy["onRoundTrip"]>;
-      for (; !decision && now < 10_000; now += 250)
-        decision = policy.onEstimate(400_000, now, 340_000) ?? policy.onRoundTrip(26, now);
-      expect(decision?.reason).toBe("probing for 1200 kbit/s");
+      const probe = firstDecision(
+        0,
+        10_000,
+        (now) => policy.onEstimate(400_000, now, 340_000) ?? policy.onRoundTrip(26, now),
+      );
+      expect(probe.decision?.reason).toBe("probing for 1200 kbit/s");
       // A round trip measured during it that shows a queue (26 → 182 ms on the 600 kbit/s link) fails it.
-      expect(policy.onRoundTrip(182, now)).toEqual({ layer: 1, reason: "probe failed", probeBps: 0 });
-      const failedAt = now;
-      decision = undefined;
-      for (now += 250; !decision && now < 30_000; now += 250) decision = policy.onRoundTrip(26, now);
-      expect(decision?.reason).toBe("probing for 1200 kbit/s");
-      expect(now - 250 - failedAt).toBeGreaterThanOrEqual(2 * LAYER_PROBE_HOLD_MS);
+      const failedAt = probe.at + 250;
+      expect(policy.onRoundTrip(182, failedAt)).toEqual({ layer: 1, reason: "probe failed", probeBps: 0 });
+      const next = firstDecision(failedAt + 250, 30_000, (now) => policy.onRoundTrip(26, now));
+      expect(next.decision?.reason).toBe("probing for 1200 kbit/s");
+      expect(next.at - failedAt).toBeGreaterThanOrEqual(2 * LAYER_PROBE_HOLD_MS);
     });
 
     // Regression (bench/network S7): six seconds after a probe held and the viewer was moved to the
@@ -174,12 +173,10 @@ describe("LayerPolicy", () => {
 
     it("a falling estimate or loss during the probe fails it", () => {
       const policy = probing(1);
-      let now = 0;
-      let decision: ReturnType<LayerPolicy["onRoundTrip"]>;
-      for (; !decision && now < 10_000; now += 250) decision = policy.onEstimate(600_000, now, 340_000);
+      const { decision, at } = firstDecision(0, 10_000, (now) => policy.onEstimate(600_000, now, 340_000));
       expect(decision?.probeBps).toBeGreaterThan(0);
-      expect(policy.onEstimate(610_000, now)).toBeUndefined();
-      expect(policy.onEstimate(520_000, now + 100)).toMatchObject({ reason: "probe failed", probeBps: 0 });
+      expect(policy.onEstimate(610_000, at + 250)).toBeUndefined();
+      expect(policy.onEstimate(520_000, at + 350)).toMatchObject({ reason: "probe failed", probeBps: 0 });
     });
   });
 
@@ -194,10 +191,11 @@ describe("LayerPolicy", () => {
     }
     const below = onLayer(1);
     const other = new Receiver(below);
-    let decision: ReturnType<LayerPolicy["onReport"]>;
-    for (let t = 0; t <= 2 * LAYER_UP_HOLD_MS && !decision; t += 250) {
-      decision = below.onEstimate(600_000, t, 340_000) ?? other.report(t, 0.05);
-    }
+    const { decision } = firstDecision(
+      0,
+      2 * LAYER_UP_HOLD_MS + 1,
+      (t) => below.onEstimate(600_000, t, 340_000) ?? other.report(t, 0.05),
+    );
     expect(decision?.layer).toBe(0);
   });
 
@@ -215,6 +213,19 @@ describe("LayerPolicy", () => {
     }
   });
 });
+
+/** Calls `step` every 250 ms from `from` until before `until`; the first decision it returns, and when. */
+function firstDecision(
+  from: number,
+  until: number,
+  step: (now: number) => LayerDecision | undefined,
+): { decision: LayerDecision | undefined; at: number } {
+  for (let now = from; now < until; now += 250) {
+    const decision = step(now);
+    if (decision) return { decision, at: now };
+  }
+  return { decision: undefined, at: until };
+}
 
 /** A browser's receiver reports: cumulative counts at 100 packets/s of video. */
 class Receiver {

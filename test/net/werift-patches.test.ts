@@ -386,21 +386,19 @@ describe("werift patches", () => {
     expect(video.sender.sendRtxPadding(4000)).toBe(0);
     for (let seq = 1; seq <= 20; seq++) track.writeRtp(rtp(96, seq, seq * 3000, 0x1234));
     await eventually(() => (counts.get("video") ?? 0) >= 20, "20 packets received");
-    const before = counts.get("video") ?? 0;
     const rtxSeen: number[] = [];
-    const original = receiver.dtlsTransports[0]?.onRtp;
-    original?.subscribe((packet) => {
+    const onRtp = receiver.dtlsTransports[0]?.onRtp;
+    if (!onRtp) throw new Error("the receiver has no DTLS transport");
+    onRtp.subscribe((packet) => {
       if (packet.header.payloadType === 97) rtxSeen.push(packet.payload.readUInt16BE(0));
     });
     const sent = video.sender.sendRtxPadding(200);
-    // Packets are sent whole: at least the bytes asked, less than one packet more.
+    // Packets are sent whole: at least the bytes asked.
     expect(sent).toBeGreaterThanOrEqual(200);
     await eventually(() => rtxSeen.length > 0, "RTX padding received");
     // The newest first, one after another backwards.
     expect(rtxSeen[0]).toBe(20);
     expect(rtxSeen).toEqual(rtxSeen.map((_, i) => 20 - i));
-    // The receiver takes them as re-sends of packets it has: they are no new media.
-    expect(counts.get("video") ?? 0).toBeGreaterThanOrEqual(before);
   });
 
   it("sender-report-ntp-time: NTP fraction is fraction × 2^32 and the SR's RTP time matches its NTP time", async () => {

@@ -16,6 +16,9 @@
  * - Audio is never starved: its bitrate is kept aside before any video layer is chosen.
  */
 import {
+  FEC_MAX_SHARE,
+  FEC_MIN_LOSS,
+  FEC_PER_LOSS,
   LAYER_AUDIO_RESERVE_BPS,
   LAYER_DOWN_LOSS,
   LAYER_ESTIMATE_FALL,
@@ -209,6 +212,21 @@ export class LayerPolicy {
   struggling(now: number, reason: string): LayerDecision | undefined {
     if (this.#current >= this.#bitrates.length - 1 || !this.#linkFull()) return undefined;
     return this.#move(this.#current + 1, now, reason);
+  }
+
+  /**
+   * How many FEC packets to send per media packet, given `current` (what is sent now includes those):
+   * in proportion to the loss, from {@link FEC_MIN_LOSS}, and no more than the estimate has room for on
+   * top of the media. Random loss on a link with room is what FEC repairs without a round trip; on a
+   * full link (or without an estimate) more packets are more loss.
+   */
+  fecShare(current: number): number {
+    const loss = this.#windowLoss() ?? 0;
+    if (loss < FEC_MIN_LOSS || this.#estimate === undefined) return 0;
+    const media = this.#sendingNow / (1 + current);
+    const share = Math.min(FEC_MAX_SHARE, loss * FEC_PER_LOSS, this.#estimate / media - 1);
+    // In steps of 5 %, so that a share is kept while the loss wobbles.
+    return Math.max(0, Math.floor(share * 20) / 20);
   }
 
   /** What the viewer is sent now, video and audio, bit/s: as measured, else its layer's and the audio's. */

@@ -26,6 +26,7 @@ import {
   VIEWER_KEYFRAME_REQUESTS_MAX,
   VIEWER_KEYFRAME_WINDOW_MS,
 } from "./constants.ts";
+import { type FecFormat, FecSender, type SentExtension, sentExtensions } from "./FecSender.ts";
 import { type LayerDecision, LayerPolicy } from "./LayerPolicy.ts";
 import { PeerSession, type PeerSessionOptions } from "./PeerSession.ts";
 import { RetransmissionBudget } from "./RetransmissionBudget.ts";
@@ -34,6 +35,7 @@ import {
   isKeyframeRequest,
   RECEIVER_MAX_NACK_AGE_PACKETS,
   roundTripFromReport,
+  useRedFec,
   WERIFT_RTP_HISTORY_PACKETS,
 } from "./webrtc.ts";
 
@@ -170,6 +172,13 @@ export class ProducerSession extends PeerSession {
     if (!pending || !source || this.closed) return;
     const codec = chooseSendCodec(pending.transceiver, source.codecs.filter(isVideoCodec));
     if (!codec) return this.#noCommonVideoCodec();
+    // The header extensions werift's sender writes (private in its typings).
+    const negotiated = (
+      pending.transceiver.sender as unknown as { headerExtensions?: Array<{ id: number; uri: string }> }
+    ).headerExtensions;
+    const extensions = sentExtensions(negotiated ?? []);
+    const fecFormat = extensions && useRedFec(pending.transceiver);
+    const fec = fecFormat && extensions ? { format: fecFormat, extensions } : undefined;
     let use: Awaited<ReturnType<OutgoingStream["use"]>>;
     try {
       use = await source.use(codec);
@@ -180,8 +189,8 @@ export class ProducerSession extends PeerSession {
     if (this.closed) return use.release();
     this.onClose(() => use.release());
     this.#attached.add("video");
-    this.#attachVideo(pending.transceiver, use.layers, codec, pending.track);
-    this.log.info({ peerId: this.peerId, codec }, "viewer gets video");
+    this.#attachVideo(pending.transceiver, use.layers, codec, pending.track, fec);
+    this.log.info({ peerId: this.peerId, codec, fec: fec !== undefined }, "viewer gets video");
     if (this.pc.connectionState === "connected") this.#layerSwitch?.requestKeyframe("viewer connected");
   }
 
@@ -205,24 +214,27 @@ export class ProducerSession extends PeerSession {
     layers: readonly StreamLayer[],
     codec: VideoCodecName,
     track: MediaStreamTrack,
+    fec: { format: FecFormat; extensions: SentExtension[] } | undefined,
   ): void {
     const counter = this.counters.video;
     const sender = transceiver.sender;
     const budget = new RetransmissionBudget();
     let newestSeq: number | undefined;
+    // The sequence numbers werift sends are these (it adds no offset).
+    const deliver = (packet: Buffer) => {
+      counter.count(packet);
+      newestSeq = packet.readUInt16BE(2);
+      budget.sent(newestSeq, performance.now());
+      track.writeRtp(packet);
+    };
+    const fecSender = fec && new FecSender(fec.format, fec.extensions, deliver);
     const layerSwitch = new LayerSwitch({
       layers,
       codec,
       start: 0,
       clockRate: CODECS[codec].clockRate,
       logger: this.log,
-      // The sequence numbers werift sends are these (it adds no offset).
-      send: (packet) => {
-        counter.count(packet);
-        newestSeq = packet.readUInt16BE(2);
-        budget.sent(newestSeq, performance.now());
-        track.writeRtp(packet);
-      },
+      send: fecSender ? (packet) => fecSender.write(packet) : deliver,
     });
     this.#layerSwitch = layerSwitch;
     this.onClose(() => layerSwitch.close());
@@ -304,6 +316,12 @@ export class ProducerSession extends PeerSession {
         );
         if (reportRtt !== undefined) act(policy.onRoundTrip(reportRtt, now));
         act(policy.onReport(report.packetsLost, report.highestSequence, now));
+        if (fecSender) {
+          const share = policy.fecShare(fecSender.share);
+          if (share !== fecSender.share)
+            this.log.debug({ peerId: this.peerId, share }, "forward error correction");
+          fecSender.share = share;
+        }
       }
     };
     // werift routes a REMB to the sender of its first SSRC (audio's, maybe), and a PLI on a sendrecv

@@ -193,3 +193,13 @@ export const VIEWER_KEYFRAME_MIN_INTERVAL_MS = 1000;
 /** More requests than this within {@link VIEWER_KEYFRAME_WINDOW_MS} move the viewer down a layer instead. */
 export const VIEWER_KEYFRAME_REQUESTS_MAX = 4;
 export const VIEWER_KEYFRAME_WINDOW_MS = 5000;
+
+/**
+ * Receiver-reported loss (fraction) from which a viewer's video is protected by FEC (RED + ULPFEC,
+ * src/device/FecSender.ts). Under it, NACK alone repairs in time.
+ */
+export const FEC_MIN_LOSS = 0.01;
+/** FEC packets per media packet for each unit of loss: 5 % loss sends one FEC packet per two media packets. */
+export const FEC_PER_LOSS = 10;
+/** The most FEC packets per media packet. */
+export const FEC_MAX_SHARE = 0.5;

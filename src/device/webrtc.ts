@@ -11,6 +11,7 @@ import {
   useAbsSendTime,
 } from "werift";
 import { CODECS, codecOfMimeType, type VideoCodecName } from "../media/codecs.ts";
+import type { FecFormat } from "./FecSender.ts";
 import { mintTurnCredentials, type TurnRestSettings } from "./turn.ts";
 
 export interface IceSettings {
@@ -127,20 +128,36 @@ export function iceServersFor(
   });
 }
 
+/** RED (RFC 2198) and ULPFEC (RFC 5109) for video, as a browser offers them; RED's RTX one above. */
+const RED_PAYLOAD_TYPE = 116;
+const ULPFEC_PAYLOAD_TYPE = 118;
+
 /**
  * The werift codec list of a session: video codecs in order of preference, then Opus. A session that
  * sends also offers RTX for each video codec (RFC 4588: re-sent packets on their own SSRC and payload
- * type, so the receiver tells them from late ones, and its estimate is not misled by them).
+ * type, so the receiver tells them from late ones, and its estimate is not misled by them), and RED
+ * with ULPFEC (forward error correction, src/device/FecSender.ts), RTX for RED too.
  */
 function rtpCodecParameters(codecs: SessionCodecs): {
   video: RTCRtpCodecParameters[];
   audio: RTCRtpCodecParameters[];
 } {
+  const red = new RTCRtpCodecParameters({
+    mimeType: "video/red",
+    clockRate: 90000,
+    payloadType: RED_PAYLOAD_TYPE,
+  });
+  const ulpfec = new RTCRtpCodecParameters({
+    mimeType: "video/ulpfec",
+    clockRate: 90000,
+    payloadType: ULPFEC_PAYLOAD_TYPE,
+  });
+  const video = codecs.video.flatMap((codec) => {
+    const parameters = CODECS[codec].rtpParameters();
+    return codecs.bandwidthFeedback ? [parameters, rtxFor(parameters)] : [parameters];
+  });
   return {
-    video: codecs.video.flatMap((codec) => {
-      const parameters = CODECS[codec].rtpParameters();
-      return codecs.bandwidthFeedback ? [parameters, rtxFor(parameters)] : [parameters];
-    }),
+    video: codecs.bandwidthFeedback && video.length > 0 ? [...video, red, rtxFor(red), ulpfec] : video,
     audio: codecs.audio ? [CODECS.opus.rtpParameters()] : [],
   };
 }
@@ -206,19 +223,55 @@ export function chooseSendCodec(
         ? (formats.find((f) => sendableH264(f) && baselineH264(f)) ?? formats.find(sendableH264))
         : formats[0];
     if (!chosen) continue;
-    const sender = transceiver.sender;
-    sender.codec = chosen;
-    if (sender.track) sender.track.codec = chosen;
-    // Its RTX, if negotiated (werift took the one of the first negotiated codec; the field is private
-    // in werift's typings, and prepareSend() would take the first codec again).
-    (sender as unknown as { rtxPayloadType: number | undefined }).rtxPayloadType = transceiver.codecs.find(
-      (codec) =>
-        codec.mimeType.toLowerCase() === "video/rtx" &&
-        new RegExp(`(^|;)\\s*apt=${chosen.payloadType}\\b`).test(codec.parameters ?? ""),
-    )?.payloadType;
+    sendFormat(transceiver, chosen);
     return name;
   }
   return undefined;
+}
+
+/**
+ * Tells werift's sender which format goes on the wire: the payload type it writes on every packet, and
+ * the RTX payload type of that format, if negotiated (werift took the ones of the first negotiated
+ * codec; the RTX field is private in werift's typings, and prepareSend() would take the first codec
+ * again). werift's own RED is for audio redundancy: it stays off.
+ */
+function sendFormat(transceiver: RTCRtpTransceiver, format: RTCRtpCodecParameters): void {
+  const sender = transceiver.sender;
+  sender.codec = format;
+  if (sender.track) sender.track.codec = format;
+  const internals = sender as unknown as {
+    rtxPayloadType: number | undefined;
+    redRedundantPayloadType: number | undefined;
+  };
+  internals.redRedundantPayloadType = undefined;
+  internals.rtxPayloadType = transceiver.codecs.find(
+    (codec) =>
+      codec.mimeType.toLowerCase() === "video/rtx" &&
+      new RegExp(`(^|;)\\s*apt=${format.payloadType}\\b`).test(codec.parameters ?? ""),
+  )?.payloadType;
+}
+
+/**
+ * Sends the chosen codec (chooseSendCodec) in RED with ULPFEC, when the viewer negotiated both: the
+ * sender writes RED's payload type (and re-sends on RED's RTX); src/device/FecSender.ts wraps each
+ * packet. VP8 only, as libwebrtc does: its receiver tells a frame's start in H.264 by the packet
+ * before it, and FEC packets between frames hide that (`PayloadTypeSupportsSkippingFecPackets`).
+ * Returns the payload types, or undefined (the codec goes out as it is).
+ */
+export function useRedFec(transceiver: RTCRtpTransceiver): FecFormat | undefined {
+  const media = transceiver.sender.codec;
+  if (!media || codecOfMimeType(media.mimeType)?.name !== "vp8") return undefined;
+  const named = (mimeType: string) =>
+    transceiver.codecs.find((codec) => codec.mimeType.toLowerCase() === mimeType);
+  const red = named("video/red");
+  const ulpfec = named("video/ulpfec");
+  if (!red || !ulpfec) return undefined;
+  sendFormat(transceiver, red);
+  return {
+    media: media.payloadType as number,
+    red: red.payloadType as number,
+    ulpfec: ulpfec.payloadType as number,
+  };
 }
 
 /**

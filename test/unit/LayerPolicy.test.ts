@@ -212,6 +212,37 @@ describe("LayerPolicy", () => {
       if (t % 1000 === 0) expect(viewer.report(t + 5, 1, 1)).toBeUndefined();
     }
   });
+  describe("fecShare: FEC in proportion to the loss, within the room the estimate shows", () => {
+    /** A viewer on the top layer sent `sending` bit/s (FEC `current` of it), estimated at `estimate`, losing `loss`. */
+    function share(loss: number, estimate: number | undefined, sending: number, current = 0) {
+      const policy = onLayer(0);
+      const viewer = new Receiver(policy);
+      if (estimate !== undefined) policy.onEstimate(estimate, 0, sending);
+      for (let t = 500; t <= 3000; t += 500) viewer.report(t, loss);
+      return policy.fecShare(current);
+    }
+
+    it("none under 1 % loss, none without an estimate", () => {
+      expect(share(0.005, 3_000_000, 1_100_000)).toBe(0);
+      expect(share(0.05, undefined, 1_100_000)).toBe(0);
+    });
+
+    it("10 FEC packets per 100 media packets for each 1 % lost, at most one per two", () => {
+      expect(share(0.02, 3_000_000, 1_100_000)).toBe(0.2);
+      expect(share(0.05, 3_000_000, 1_100_000)).toBe(0.5);
+      expect(share(0.2, 3_000_000, 1_100_000)).toBe(0.5);
+    });
+
+    it("no more than the estimate has room for: none on a full link (loss from a queue, S4 and S7)", () => {
+      expect(share(0.05, 1_400_000, 1_100_000)).toBe(0.25);
+      expect(share(0.05, 1_000_000, 1_100_000)).toBe(0);
+    });
+
+    it("counts what it sends now as media plus FEC: a share once on is not taken for a full link", () => {
+      // 1.1 Mbit/s of media with a quarter more FEC, estimated at 1.65 Mbit/s: room for half.
+      expect(share(0.05, 1_650_000, 1_375_000, 0.25)).toBe(0.5);
+    });
+  });
 });
 
 /** Calls `step` every 250 ms from `from` until before `until`; the first decision it returns, and when. */

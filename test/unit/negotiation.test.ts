@@ -14,6 +14,7 @@ import {
   createPeerConnection,
   type IceSettings,
   roundTripFromReport,
+  useRedFec,
 } from "../../src/device/webrtc.ts";
 import { CODECS, type VideoCodecName } from "../../src/media/codecs.ts";
 import type { OutgoingStream } from "../../src/media/OutgoingStream.ts";
@@ -216,7 +217,11 @@ describe("sending: the device offers every video codec it can encode, its prefer
     const { session, sent } = producer([...codecs], null);
     await session.start();
     const offer = sdpOf(sent);
-    expect(codecsOf(offer, "video")).toEqual(encodingNames);
+    // RED and ULPFEC after the codecs (forward error correction, src/device/FecSender.ts).
+    expect(codecsOf(offer, "video")).toEqual([...encodingNames, "RED", "ULPFEC"]);
+    expect(offer).toMatch(/^a=rtpmap:116 red\/90000$/m);
+    expect(offer).toMatch(/^a=fmtp:117 apt=116$/m);
+    expect(offer).toMatch(/^a=rtpmap:118 ulpfec\/90000$/m);
     if (codecs.includes("h264" as never))
       expect(offer).toMatch(/^a=fmtp:102 .*profile-level-id=42e01f;packetization-mode=1/m);
     expect(offer).toMatch(/^a=rtpmap:96 VP8\/90000$/m);
@@ -283,6 +288,60 @@ describe("sending: the device offers every video codec it can encode, its prefer
     expect(rejected).toMatch(/^m=video 0 /m);
     expect(b.session.closed).toBe(false);
     expect(b.used).toEqual([]);
+  });
+});
+
+/** A browser's offer of one recvonly video section with these codec lines. */
+function videoOffer(payloadTypes: number[], lines: string[]): string {
+  return [
+    "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n",
+    `m=video 9 UDP/TLS/RTP/SAVPF ${payloadTypes.join(" ")}\r\nc=IN IP4 0.0.0.0\r\n`,
+    "a=ice-ufrag:abcd\r\na=ice-pwd:abcdefghijklmnopqrstuvwx\r\n",
+    "a=fingerprint:sha-256 00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF\r\n",
+    "a=setup:actpass\r\na=mid:0\r\na=recvonly\r\na=rtcp-mux\r\n",
+    ...lines.map((line) => `${line}\r\n`),
+  ].join("");
+}
+
+describe("useRedFec: VP8 in RED with ULPFEC when the viewer takes both", () => {
+  const chromeLike = [
+    "a=rtpmap:96 VP8/90000",
+    "a=rtpmap:97 rtx/90000",
+    "a=fmtp:97 apt=96",
+    "a=rtpmap:102 H264/90000",
+    "a=fmtp:102 level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f",
+    "a=rtpmap:119 red/90000",
+    "a=rtpmap:120 rtx/90000",
+    "a=fmtp:120 apt=119",
+    "a=rtpmap:121 ulpfec/90000",
+  ];
+
+  async function negotiated(lines: string[], payloadTypes: number[]) {
+    const pc = createPeerConnection(ICE, { video: ["vp8", "h264"], audio: false, bandwidthFeedback: true });
+    open.push(pc);
+    await pc.setRemoteDescription({ type: "offer", sdp: videoOffer(payloadTypes, lines) });
+    const [transceiver] = pc.getTransceivers();
+    if (!transceiver) throw new Error("no transceiver");
+    return transceiver;
+  }
+
+  it("sends RED's payload type, re-sends on RED's RTX, and names the viewer's payload types", async () => {
+    const transceiver = await negotiated(chromeLike, [96, 97, 102, 119, 120, 121]);
+    expect(chooseSendCodec(transceiver, ["vp8"])).toBe("vp8");
+    expect(useRedFec(transceiver)).toEqual({ media: 96, red: 119, ulpfec: 121 });
+    expect(transceiver.sender.codec?.payloadType).toBe(119);
+    expect((transceiver.sender as unknown as { rtxPayloadType?: number }).rtxPayloadType).toBe(120);
+  });
+
+  it("leaves H.264 as it is (libwebrtc cannot skip FEC packets in it), and a viewer without ULPFEC", async () => {
+    const h264 = await negotiated(chromeLike, [96, 97, 102, 119, 120, 121]);
+    expect(chooseSendCodec(h264, ["h264"])).toBe("h264");
+    expect(useRedFec(h264)).toBeUndefined();
+    expect(h264.sender.codec?.payloadType).toBe(102);
+    const noUlpfec = await negotiated(chromeLike.slice(0, 8), [96, 97, 102, 119, 120]);
+    expect(chooseSendCodec(noUlpfec, ["vp8"])).toBe("vp8");
+    expect(useRedFec(noUlpfec)).toBeUndefined();
+    expect(noUlpfec.sender.codec?.payloadType).toBe(96);
   });
 });
 

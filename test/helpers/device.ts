@@ -149,6 +149,9 @@ export interface Inbound {
   nackCount?: number;
   retransmittedPacketsReceived?: number;
   videoPacketsLost?: number;
+  /** Video: Chrome's stalls (a frame later than 3 frame times, or 150 ms past the average) and their seconds. */
+  freezeCount?: number;
+  totalFreezesDuration?: number;
   audioLevel?: number;
   totalAudioEnergy?: number;
   codec?: string;

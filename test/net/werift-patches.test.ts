@@ -25,6 +25,7 @@ import {
   RtcpTransportLayerFeedback,
   RtpHeader,
   RtpPacket,
+  RtpRouter,
 } from "werift";
 import { createPeerConnection } from "../../src/device/webrtc.ts";
 import { eventually } from "../helpers/signalling.ts";
@@ -347,6 +348,34 @@ describe("werift patches", () => {
     expect(nack.lost).toEqual([5000, 5002, 5003]);
     const remb = (packets[2] as RtcpPayloadSpecificFeedback).feedback as ReceiverEstimatedMaxBitrate;
     expect(remb.bitrate).toBe(20_000n * 64n);
+  });
+
+  // A browser lists every SSRC its estimate covers, in ascending order: once re-sends had come on an
+  // RTX SSRC smaller than the media's, every REMB was routed to that unknown SSRC and dropped — the
+  // device saw no estimate for the rest of the session (no FEC, no layer moves), in about half the runs.
+  it("remb-route-known-ssrc: a REMB listing an SSRC the router does not know first reaches the sender listed after it", () => {
+    const router = new RtpRouter();
+    const got: number[] = [];
+    const sender = {
+      ssrc: 0x8000_0000,
+      handleRtcpPacket: (packet: { type: number }) => got.push(packet.type),
+    };
+    router.registerRtpSender(sender as never);
+    const remb = (ssrcFeedbacks: number[]) =>
+      new RtcpPayloadSpecificFeedback({
+        feedback: new ReceiverEstimatedMaxBitrate({
+          senderSsrc: 1,
+          mediaSsrc: 0,
+          brExp: 6,
+          brMantissa: 20_000,
+          ssrcNum: ssrcFeedbacks.length,
+          ssrcFeedbacks,
+        }),
+      });
+    router.routeRtcp(remb([0x1000, sender.ssrc]));
+    router.routeRtcp(remb([sender.ssrc]));
+    router.routeRtcp(remb([0x1000]));
+    expect(got).toEqual([206, 206]);
   });
 
   it("sender-rtx-padding: padding for a probe is re-sends of the newest packets over RTX, about the bytes asked", async () => {

@@ -210,6 +210,8 @@ export class LayerPolicy {
    * that loses packets at random but has room, a smaller picture loses as many and helps nothing.
    */
   struggling(now: number, reason: string): LayerDecision | undefined {
+    // The probe's padding is what the link could not take: it ends, the layer stays.
+    if (this.#probe) return this.#probeFailed(`probe failed: ${reason}`);
     if (this.#current >= this.#bitrates.length - 1 || !this.#linkFull()) return undefined;
     return this.#move(this.#current + 1, now, reason);
   }
@@ -301,6 +303,17 @@ export class LayerPolicy {
    * estimate only on overuse), the round trip grows (a queue), or the loss is high; it holds when none
    * of these happened by {@link LAYER_PROBE_SETTLE_MS} after its end, and the viewer is moved up.
    */
+  /** Ends the probe that is on: padding stops, and the next one waits longer. */
+  #probeFailed(reason: string): LayerDecision {
+    this.#probe = undefined;
+    this.#goodSince = undefined;
+    this.#probeHoldMs = Math.min(this.#probeHoldMs * 2, LAYER_PROBE_HOLD_MAX_MS);
+    // The estimate fell because of the probe: it says nothing of the layer the viewer is on, so it
+    // is read afresh from here.
+    this.#estimates.length = 0;
+    return { layer: this.#current, reason, probeBps: 0 };
+  }
+
   #readProbe(probe: Probe, now: number): LayerDecision | undefined {
     const estimate = this.#estimate ?? 0;
     probe.peak = Math.max(probe.peak, estimate);
@@ -309,15 +322,8 @@ export class LayerPolicy {
       estimate < probe.peak * LAYER_PROBE_FALL ||
       loss >= LAYER_DOWN_LOSS ||
       this.#queueing(probe.startedAt)
-    ) {
-      this.#probe = undefined;
-      this.#goodSince = undefined;
-      this.#probeHoldMs = Math.min(this.#probeHoldMs * 2, LAYER_PROBE_HOLD_MAX_MS);
-      // The estimate fell because of the probe: it says nothing of the layer the viewer is on, so it
-      // is read afresh from here.
-      this.#estimates.length = 0;
-      return { layer: this.#current, reason: "probe failed", probeBps: 0 };
-    }
+    )
+      return this.#probeFailed("probe failed");
     if (now < probe.endsAt + LAYER_PROBE_SETTLE_MS) return undefined;
     this.#probe = undefined;
     // The next layer up may be probed as soon as this move has settled.

@@ -277,8 +277,10 @@ export class ProducerSession extends PeerSession {
       if (keyframeRequests.length > VIEWER_KEYFRAME_REQUESTS_MAX) {
         keyframeRequests.length = 0;
         const decision = policy.struggling(now, "keyframe requests too often");
-        // Moved down: the new layer's keyframe is on its way. On the bottom layer, served as usual.
-        if (decision) return act(decision);
+        // Moved down: the new layer's keyframe is on its way. A probe ended, or on the bottom layer:
+        // served as usual.
+        act(decision);
+        if (decision && decision.probeBps === undefined) return;
       }
       if (now - lastServed < VIEWER_KEYFRAME_MIN_INTERVAL_MS) return;
       lastServed = now;

@@ -141,6 +141,23 @@ describe("LayerPolicy", () => {
       expect(policy.onRoundTrip(21, now)).toEqual({ layer: 1, reason: "probe for 250 kbit/s held" });
     });
 
+    it("keyframe requests during a probe end the probe (its padding is what the link could not take), not the layer", () => {
+      const policy = probing(1);
+      const { decision, at } = firstDecision(
+        0,
+        10_000,
+        (now) => policy.onEstimate(400_000, now, 340_000) ?? policy.onRoundTrip(26, now),
+      );
+      expect(decision?.probeBps).toBeGreaterThan(0);
+      // The estimate under what is sent (padding included): the link looks full.
+      expect(policy.onEstimate(400_000, at + 100, 1_200_000)).toBeUndefined();
+      expect(policy.struggling(at + 200, "keyframe requests too often")).toEqual({
+        layer: 1,
+        reason: "probe failed: keyframe requests too often",
+        probeBps: 0,
+      });
+    });
+
     it("a round trip that grows during the probe fails it: no move, padding stopped, a longer wait", () => {
       const policy = probing(1);
       const probe = firstDecision(

@@ -220,11 +220,14 @@ export class LayerPolicy {
    * How many FEC packets to send per media packet, given `current` (what is sent now includes those):
    * in proportion to the loss, from {@link FEC_MIN_LOSS}, and no more than the estimate has room for on
    * top of the media. Random loss on a link with room is what FEC repairs without a round trip; on a
-   * full link (or without an estimate) more packets are more loss.
+   * full link (or without an estimate, or while the round trip shows a queue) more packets are more loss.
    */
   fecShare(current: number): number {
     const loss = this.#windowLoss() ?? 0;
     if (loss < FEC_MIN_LOSS || this.#estimate === undefined) return 0;
+    // Loss with a queue building (or too much to repair) is a link that got narrower, while the
+    // estimate still says what it carried before (S7: 50 % more packets into a 300 kbit/s link).
+    if (loss >= LAYER_DOWN_LOSS || this.#queueing()) return 0;
     const media = this.#sendingNow / (1 + current);
     const share = Math.min(FEC_MAX_SHARE, loss * FEC_PER_LOSS, this.#estimate / media - 1);
     // In steps of 5 %, so that a share is kept while the loss wobbles.

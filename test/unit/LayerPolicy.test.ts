@@ -247,12 +247,26 @@ describe("LayerPolicy", () => {
     it("10 FEC packets per 100 media packets for each 1 % lost, at most one per two", () => {
       expect(share(0.02, 3_000_000, 1_100_000)).toBe(0.2);
       expect(share(0.05, 3_000_000, 1_100_000)).toBe(0.5);
-      expect(share(0.2, 3_000_000, 1_100_000)).toBe(0.5);
+      expect(share(0.08, 3_000_000, 1_100_000)).toBe(0.5);
     });
 
     it("no more than the estimate has room for: none on a full link (loss from a queue, S4 and S7)", () => {
       expect(share(0.05, 1_400_000, 1_100_000)).toBe(0.25);
       expect(share(0.05, 1_000_000, 1_100_000)).toBe(0);
+    });
+
+    it("regression: none while the round trip shows a queue or the loss is 10 % and more (S7: a link just narrowed, the estimate not yet down)", () => {
+      expect(share(0.12, 3_000_000, 1_100_000)).toBe(0);
+      const policy = onLayer(0);
+      const viewer = new Receiver(policy);
+      policy.onEstimate(3_000_000, 0, 1_100_000);
+      for (let t = 500; t <= 3000; t += 500) {
+        viewer.report(t, 0.05);
+        policy.onRoundTrip(t < 2500 ? 40 : 160, t);
+      }
+      expect(policy.fecShare(0)).toBe(0);
+      policy.onRoundTrip(45, 3100);
+      expect(policy.fecShare(0)).toBe(0.5);
     });
 
     it("counts what it sends now as media plus FEC: a share once on is not taken for a full link", () => {

@@ -249,9 +249,11 @@ async function startDevice(host: BedHost, signalling: string, codec: string, nam
     ...(process.env.BENCH_DEVICE_FLAGS?.split(" ").filter(Boolean) ?? []),
   ]);
   await device.waitFor(/registered as producer/, 30_000);
-  // BENCH_DEVICE_LOG=PREFIX keeps each device's log (PREFIX-NAME.log) for a look at its decisions.
+  // BENCH_DEVICE_LOG=PREFIX keeps each device's log (PREFIX-NAME-HHMMSS.log: one per scenario) for a
+  // look at its decisions.
   const keep = process.env.BENCH_DEVICE_LOG;
-  if (keep) onCleanup(() => writeFileSync(`${keep}-${name}.log`, device.output()));
+  const started = new Date().toISOString().slice(11, 19).replaceAll(":", "");
+  if (keep) onCleanup(() => writeFileSync(`${keep}-${name}-${started}.log`, device.output()));
   return device;
 }
 

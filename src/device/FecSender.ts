@@ -11,7 +11,16 @@
  * hold them once it takes the RED header off: with those extensions, their values zeroed, as libwebrtc
  * zeroes the ones written at send time before it decodes (`RtpPacket::ZeroMutableExtensions`).
  */
-import { redPacket, rtpPayload, ULPFEC_MAX_PROTECTED, ulpfecBodies } from "../media/ulpfec.ts";
+import {
+  RTP_HEADER_BYTES,
+  redPacket,
+  rtpPayload,
+  ULPFEC_MAX_PROTECTED,
+  ulpfecBodies,
+} from "../media/ulpfec.ts";
+
+/** FEC packet numbers remembered to refuse their re-sends: more than werift keeps packets to re-send. */
+const FEC_SEQUENCES_KEPT = 512;
 
 export interface FecFormat {
   /** The codec's own payload type (the RED block's). */
@@ -54,10 +63,14 @@ export class FecSender {
   /** The extension block werift will add to every packet, values zeroed (RFC 8285 §4.2). */
   readonly #extensionBlock: Buffer;
   #share = 0;
-  #sequence: number | undefined;
+  /** FEC packets put into the sequence so far: a media packet goes out numbered its own plus these. */
+  #inserted = 0;
+  #lastInput: number | undefined;
   /** The media packets not yet protected, as the receiver will hold them. */
   #group: Buffer[] = [];
-  #fecPackets = 0;
+  /** The numbers of the latest FEC packets (oldest first), never re-sent: a round trip late, they repair nothing. */
+  readonly #fecSequences: number[] = [];
+  readonly #isFec = new Set<number>();
 
   constructor(format: FecFormat, extensions: readonly SentExtension[], send: (packet: Buffer) => void) {
     this.#format = format;
@@ -77,7 +90,12 @@ export class FecSender {
 
   /** FEC packets sent so far. */
   get fecPackets(): number {
-    return this.#fecPackets;
+    return this.#inserted;
+  }
+
+  /** Whether the packet sent as `sequence` (of the last few hundred) was a FEC packet. */
+  isFec(sequence: number): boolean {
+    return this.#isFec.has(sequence);
   }
 
   /** One media packet from the layer switch (borrowed, as every {@link RtpSink} packet is). */
@@ -89,47 +107,61 @@ export class FecSender {
       timestamp: packet.readUInt32BE(4),
       ssrc: packet.readUInt32BE(8),
     };
-    this.#sequence ??= packet.readUInt16BE(2);
-    const sequence = this.#sequence;
-    this.#sequence = (sequence + 1) & 0xffff;
+    const input = packet.readUInt16BE(2);
+    // A packet missing from what the layer switch sends (dropped on the loopback) stays missing, so the
+    // viewer asks for it; FEC protects consecutive packets only: the group starts again.
+    if (this.#lastInput !== undefined && input !== ((this.#lastInput + 1) & 0xffff)) this.#group = [];
+    this.#lastInput = input;
+    const sequence = (input + this.#inserted) & 0xffff;
     this.#send(redPacket(header, this.#format.red, sequence, this.#format.media, payload));
     if (this.#share === 0) return;
     this.#group.push(this.#asReceived(packet, sequence, payload));
-    // At a frame's end, once the packets are enough for one FEC packet (small frames are protected
-    // together: one FEC packet per one-packet frame would double the bitrate).
-    if (
-      (header.marker && this.#group.length * this.#share >= 1) ||
-      this.#group.length >= ULPFEC_MAX_PROTECTED
-    )
-      this.#protect(header);
+    // One FEC packet protects at most 48: the oldest go unprotected (the receiver keeps the newest).
+    if (this.#group.length > ULPFEC_MAX_PROTECTED) this.#group.shift();
+    // Only at a frame's end: libwebrtc's receiver takes a FEC packet's number for an empty slot, and a
+    // frame with one inside is never whole. And once the packets are enough for one FEC packet (small
+    // frames are protected together: one FEC packet per one-packet frame would double the bitrate).
+    if (header.marker && this.#group.length * this.#share >= 1) this.#protect(header, sequence);
   }
 
   /** The media packet the receiver rebuilds from the RED packet, mutable extension values zeroed. */
   #asReceived(packet: Buffer, sequence: number, payload: Buffer): Buffer {
     const extension = this.#extensionBlock.length > 0;
-    const received = Buffer.allocUnsafe(12 + this.#extensionBlock.length + payload.length);
+    const received = Buffer.allocUnsafe(RTP_HEADER_BYTES + this.#extensionBlock.length + payload.length);
     received[0] = 0x80 | (extension ? 0x10 : 0);
     received[1] = ((packet[1] as number) & 0x80) | this.#format.media;
     received.writeUInt16BE(sequence, 2);
-    packet.copy(received, 4, 4, 12);
-    this.#extensionBlock.copy(received, 12);
-    payload.copy(received, 12 + this.#extensionBlock.length);
+    packet.copy(received, 4, 4, RTP_HEADER_BYTES);
+    this.#extensionBlock.copy(received, RTP_HEADER_BYTES);
+    payload.copy(received, RTP_HEADER_BYTES + this.#extensionBlock.length);
     return received;
   }
 
-  /** The FEC packets of the packets just sent, right after them. */
-  #protect(header: { timestamp: number; ssrc: number }): void {
+  /** The FEC packets of the packets just sent, right after the last of them (`last`). */
+  #protect(header: { timestamp: number; ssrc: number }, last: number): void {
     const group = this.#group;
     this.#group = [];
     const count = Math.max(1, Math.round(group.length * this.#share));
-    for (const body of ulpfecBodies(group, count)) {
-      const sequence = this.#sequence as number;
-      this.#sequence = (sequence + 1) & 0xffff;
-      this.#fecPackets++;
-      this.#send(
-        redPacket({ ...header, marker: false }, this.#format.red, sequence, this.#format.ulpfec, body),
+    for (const [i, body] of ulpfecBodies(group, count).entries()) {
+      const sequence = (last + 1 + i) & 0xffff;
+      this.#inserted++;
+      this.#remember(sequence);
+      const fec = redPacket(
+        { ...header, marker: false },
+        this.#format.red,
+        sequence,
+        this.#format.ulpfec,
+        body,
       );
+      this.#send(fec);
     }
+  }
+
+  #remember(sequence: number): void {
+    this.#fecSequences.push(sequence);
+    this.#isFec.add(sequence);
+    if (this.#fecSequences.length > FEC_SEQUENCES_KEPT)
+      this.#isFec.delete(this.#fecSequences.shift() as number);
   }
 }
 

@@ -229,7 +229,8 @@ export class LayerPolicy {
     // estimate still says what it carried before (S7: 50 % more packets into a 300 kbit/s link).
     if (loss >= LAYER_DOWN_LOSS || this.#queueing()) return 0;
     const media = this.#sendingNow / (1 + current);
-    const share = Math.min(FEC_MAX_SHARE, loss * FEC_PER_LOSS, this.#estimate / media - 1);
+    // A FEC packet is as large as the largest it protects: the same headroom as a layer's.
+    const share = Math.min(FEC_MAX_SHARE, loss * FEC_PER_LOSS, this.#estimate / (media * LAYER_HEADROOM) - 1);
     // In steps of 5 %, so that a share is kept while the loss wobbles.
     return Math.max(0, Math.floor(share * 20) / 20);
   }
@@ -301,11 +302,6 @@ export class LayerPolicy {
     return { layer: this.#current, reason: `probing for ${Math.round(target / 1000)} kbit/s`, probeBps };
   }
 
-  /**
-   * A probe fails as soon as the estimate falls (the receiver saw the queue grow: GCC lowers its
-   * estimate only on overuse), the round trip grows (a queue), or the loss is high; it holds when none
-   * of these happened by {@link LAYER_PROBE_SETTLE_MS} after its end, and the viewer is moved up.
-   */
   /** Ends the probe that is on: padding stops, and the next one waits longer. */
   #probeFailed(reason: string): LayerDecision {
     this.#probe = undefined;
@@ -317,6 +313,11 @@ export class LayerPolicy {
     return { layer: this.#current, reason, probeBps: 0 };
   }
 
+  /**
+   * A probe fails as soon as the estimate falls (the receiver saw the queue grow: GCC lowers its
+   * estimate only on overuse), the round trip grows (a queue), or the loss is high; it holds when none
+   * of these happened by {@link LAYER_PROBE_SETTLE_MS} after its end, and the viewer is moved up.
+   */
   #readProbe(probe: Probe, now: number): LayerDecision | undefined {
     const estimate = this.#estimate ?? 0;
     probe.peak = Math.max(probe.peak, estimate);

@@ -178,7 +178,7 @@ export class ProducerSession extends PeerSession {
     ).headerExtensions;
     const extensions = sentExtensions(negotiated ?? []);
     const fecFormat = extensions && useRedFec(pending.transceiver);
-    const fec = fecFormat && extensions ? { format: fecFormat, extensions } : undefined;
+    const fec = fecFormat ? { format: fecFormat, extensions: extensions ?? [] } : undefined;
     let use: Awaited<ReturnType<OutgoingStream["use"]>>;
     try {
       use = await source.use(codec);
@@ -265,7 +265,9 @@ export class ProducerSession extends PeerSession {
         "viewer moved to another layer",
       );
     };
-    sender.retransmissionFilter = (seq, size) => budget.allow(seq, size, performance.now());
+    // A FEC packet is never re-sent (libwebrtc does not either): a round trip late it repairs nothing.
+    sender.retransmissionFilter = (seq, size) =>
+      !fecSender?.isFec(seq) && budget.allow(seq, size, performance.now());
 
     const keyframeRequests: number[] = [];
     let lastServed = Number.NEGATIVE_INFINITY;

@@ -244,11 +244,19 @@ function sendFormat(transceiver: RTCRtpTransceiver, format: RTCRtpCodecParameter
     redRedundantPayloadType: number | undefined;
   };
   internals.redRedundantPayloadType = undefined;
-  internals.rtxPayloadType = transceiver.codecs.find(
+  internals.rtxPayloadType = negotiatedRtx(transceiver, format)?.payloadType;
+}
+
+/** The RTX format negotiated for `format` (RFC 4588 §8.6: its `apt` names the format's payload type). */
+function negotiatedRtx(
+  transceiver: RTCRtpTransceiver,
+  format: RTCRtpCodecParameters,
+): RTCRtpCodecParameters | undefined {
+  return transceiver.codecs.find(
     (codec) =>
       codec.mimeType.toLowerCase() === "video/rtx" &&
       new RegExp(`(^|;)\\s*apt=${format.payloadType}\\b`).test(codec.parameters ?? ""),
-  )?.payloadType;
+  );
 }
 
 /**
@@ -266,6 +274,8 @@ export function useRedFec(transceiver: RTCRtpTransceiver): FecFormat | undefined
   const red = named("video/red");
   const ulpfec = named("video/ulpfec");
   if (!red || !ulpfec) return undefined;
+  // RED without its own RTX would lose the codec's: re-sends and probes matter more than FEC.
+  if (negotiatedRtx(transceiver, media) && !negotiatedRtx(transceiver, red)) return undefined;
   sendFormat(transceiver, red);
   return {
     media: media.payloadType as number,

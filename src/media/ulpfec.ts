@@ -7,7 +7,7 @@
 import { rtpPayloadOffset } from "./rtpPayload.ts";
 
 /** The fixed RTP header (RFC 3550 §5.1): what FEC leaves out (sequence number and SSRC are not recovered). */
-const RTP_HEADER_BYTES = 12;
+export const RTP_HEADER_BYTES = 12;
 /** The FEC header (RFC 5109 §7.3). */
 const FEC_HEADER_BYTES = 10;
 /**

@@ -218,6 +218,39 @@ describe("FecSender", () => {
     expect(kinds.join("")).toBe("mmm" + "mmmmF" + "mmmmF");
   });
 
+  it("regression: never puts a FEC packet inside a frame (libwebrtc takes its number for an empty slot, and the frame is never whole): a 60-packet keyframe", () => {
+    const wire: Buffer[] = [];
+    const sender = new FecSender(format, extensions, (packet) => wire.push(packet));
+    sender.share = 0.5;
+    for (let i = 0; i < 60; i++) sender.write(media(100 + i, 9000, 1000, { marker: i === 59 }));
+    const kinds = wire.map((packet) => (packet[12] === 118 ? "F" : "m")).join("");
+    expect(kinds).toBe(`${"m".repeat(60)}${"F".repeat(24)}`);
+    // The FEC packets protect the last 48 (the receiver keeps the newest): their base is packet 12's.
+    const bases = wire.slice(60).map((packet) => packet.readUInt16BE(13 + 2));
+    expect(new Set(bases)).toEqual(new Set([112]));
+  });
+
+  it("keeps a packet missing from its input missing (the viewer asks for it), and FEC only over packets that follow on", () => {
+    const wire: Buffer[] = [];
+    const sender = new FecSender(format, extensions, (packet) => wire.push(packet));
+    sender.share = 0.5;
+    for (const seq of [10, 11, 13, 14]) sender.write(media(seq, 9000, 100, { marker: seq === 14 }));
+    const sent = wire.map((packet) => [packet.readUInt16BE(2), packet[12] === 118 ? "F" : "m"]);
+    // 13 and 14 after the gap are protected (one FEC packet: 2 × 0.5), numbered on after 14.
+    expect(sent).toEqual([
+      [10, "m"],
+      [11, "m"],
+      [13, "m"],
+      [14, "m"],
+      [15, "F"],
+    ]);
+    expect(wire[4]?.readUInt16BE(13 + 2)).toBe(13);
+    // The next media packet follows the FEC packet; FEC packets are told apart, to refuse their re-sends.
+    sender.write(media(15, 12000, 100, { marker: true }));
+    expect(wire[5]?.readUInt16BE(2)).toBe(16);
+    expect([14, 15, 16].map((seq) => sender.isFec(seq))).toEqual([false, true, false]);
+  });
+
   it("takes no FEC where werift would write an extension it does not know the receiver zeroes", () => {
     expect(sentExtensions([{ id: 1, uri: "urn:ietf:params:rtp-hdrext:sdes:mid" }])).toBeUndefined();
     expect(sentExtensions([])).toEqual([]);

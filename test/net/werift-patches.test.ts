@@ -271,6 +271,50 @@ describe("werift patches", () => {
     expect(counts.get("video") ?? 0).toBe(0);
   });
 
+  // A browser that decodes none of the offered codecs answers the video with RED, its RTX and ULPFEC
+  // alone (Chromium: port 0, recvonly, a transport of its own). werift took those for codecs in
+  // common, kept the section and took its ICE credentials for the bundle's: the connection failed.
+  it("no-media-codec-is-no-codec: a video section answered with only RED, RTX and ULPFEC is rejected, the audio still flows", async () => {
+    const ice = { iceServers: [], loopbackOnly: true };
+    const sender = createPeerConnection(ice, { video: ["vp8"], audio: true, bandwidthFeedback: true });
+    sender.addTransceiver(new MediaStreamTrack({ kind: "audio" }), { direction: "sendonly" });
+    sender.addTransceiver(new MediaStreamTrack({ kind: "video" }), { direction: "sendonly" });
+    const receiver = createPeerConnection(ice, { video: ["h264"], audio: true, bandwidthFeedback: true });
+    peers.push(sender, receiver);
+    const counts = received(receiver);
+    const asChromium = (sdp: string) =>
+      sdp
+        .split(/(?=^m=)/m)
+        .map((section) =>
+          section.startsWith("m=video")
+            ? section
+                .replace(/^m=video .*$/m, "m=video 0 UDP/TLS/RTP/SAVPF 116 117 118\r")
+                .replace(/^a=(rtpmap|fmtp|rtcp-fb|ssrc|ssrc-group|inactive|sendonly|recvonly).*\r\n/gm, "")
+                .replace(/^a=ice-ufrag:.*$/m, "a=ice-ufrag:45CL\r")
+                .replace(/^a=ice-pwd:.*$/m, "a=ice-pwd:3Q8620BcPd+DlLpO/iZTsUfg\r")
+                .concat(
+                  "a=recvonly\r\na=rtpmap:116 red/90000\r\na=rtpmap:117 rtx/90000\r\n",
+                  "a=fmtp:117 apt=116\r\na=rtpmap:118 ulpfec/90000\r\n",
+                )
+            : section,
+        )
+        .join("");
+    await sender.setLocalDescription(await sender.createOffer());
+    await waitGathered(sender);
+    await receiver.setRemoteDescription({ type: "offer", sdp: sender.localDescription?.sdp ?? "" });
+    await receiver.setLocalDescription(await receiver.createAnswer());
+    await waitGathered(receiver);
+    await sender.setRemoteDescription({
+      type: "answer",
+      sdp: asChromium(receiver.localDescription?.sdp ?? ""),
+    });
+    expect(sender.getTransceivers().map((t) => t.currentDirection)).toEqual(["sendonly", "stopped"]);
+    await eventually(() => sender.connectionState === "connected", "the sender connected", 10_000);
+    const stop = pump(sender);
+    await eventually(() => (counts.get("audio") ?? 0) > 10, "over 10 RTP packets on the audio track", 10_000);
+    stop();
+  });
+
   it("dtls-records-before-start: a ClientHello that arrives before start() is answered", async () => {
     const certificate = await RTCDtlsTransport.SetupCertificate();
     // A stand-in for the ICE connection: records are pushed in by the test, and what the DTLS

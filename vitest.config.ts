@@ -13,6 +13,7 @@ export default defineConfig({
           name: "unit",
           include: ["test/unit/**/*.test.ts"],
           testTimeout: 10_000,
+          globalSetup: ["test/helpers/unit-setup.ts"],
         },
       },
       {

@@ -11,13 +11,8 @@
  * hold them once it takes the RED header off: with those extensions, their values zeroed, as libwebrtc
  * zeroes the ones written at send time before it decodes (`RtpPacket::ZeroMutableExtensions`).
  */
-import {
-  RTP_HEADER_BYTES,
-  redPacket,
-  rtpPayload,
-  ULPFEC_MAX_PROTECTED,
-  ulpfecBodies,
-} from "../media/ulpfec.ts";
+import { RTP_HEADER_BYTES, rtpPayload } from "../media/rtpPayload.ts";
+import { redPacket, ULPFEC_MAX_PROTECTED, ulpfecBodies } from "../media/ulpfec.ts";
 
 /** FEC packet numbers remembered to refuse their re-sends: more than werift keeps packets to re-send. */
 const FEC_SEQUENCES_KEPT = 512;

@@ -4,17 +4,31 @@
  * RFC 6184 §5.6–5.8 and ITU-T H.264 table 7-1).
  */
 
+/** The fixed RTP header (RFC 3550 §5.1), before any CSRC or extension. */
+export const RTP_HEADER_BYTES = 12;
+
 /** The payload's offset in an RTP packet, or undefined when the packet is too short to be RTP. */
 export function rtpPayloadOffset(packet: Buffer): number | undefined {
-  if (packet.length < 12) return undefined;
+  if (packet.length < RTP_HEADER_BYTES) return undefined;
   const first = packet[0] as number;
-  let offset = 12 + (first & 0x0f) * 4; // CSRC list
+  let offset = RTP_HEADER_BYTES + (first & 0x0f) * 4; // CSRC list
   if (first & 0x10) {
     // Header extension: 16-bit profile, 16-bit length in 32-bit words (RFC 3550 §5.3.1).
     if (packet.length < offset + 4) return undefined;
     offset += 4 + packet.readUInt16BE(offset + 2) * 4;
   }
   return offset <= packet.length ? offset : undefined;
+}
+
+/**
+ * An RTP packet's payload: after the CSRCs and header extension, before any padding (RFC 3550 §5.1);
+ * undefined for what is too short to be RTP.
+ */
+export function rtpPayload(packet: Buffer): Buffer | undefined {
+  const offset = rtpPayloadOffset(packet);
+  if (offset === undefined) return undefined;
+  const padding = (packet[0] as number) & 0x20 ? (packet[packet.length - 1] as number) : 0;
+  return packet.subarray(offset, Math.max(offset, packet.length - padding));
 }
 
 /** True when the RTP packet carries the first bytes of a VP8 keyframe. */

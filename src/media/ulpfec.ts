@@ -4,10 +4,8 @@
  * without waiting a round trip for a re-send. Buffer-level and codec-agnostic; who sends what, and
  * how much of it, is decided in src/device/FecSender.ts. docs/MEDIA.md §10 has why.
  */
-import { rtpPayloadOffset } from "./rtpPayload.ts";
+import { RTP_HEADER_BYTES } from "./rtpPayload.ts";
 
-/** The fixed RTP header (RFC 3550 §5.1): what FEC leaves out (sequence number and SSRC are not recovered). */
-export const RTP_HEADER_BYTES = 12;
 /** The FEC header (RFC 5109 §7.3). */
 const FEC_HEADER_BYTES = 10;
 /**
@@ -91,15 +89,4 @@ export function redPacket(
   packet[RTP_HEADER_BYTES] = blockPayloadType & 0x7f;
   block.copy(packet, RTP_HEADER_BYTES + 1);
   return packet;
-}
-
-/**
- * An RTP packet's payload: after the CSRCs and header extension, before any padding (RFC 3550 §5.1);
- * undefined for what is too short to be RTP.
- */
-export function rtpPayload(packet: Buffer): Buffer | undefined {
-  const offset = rtpPayloadOffset(packet);
-  if (offset === undefined) return undefined;
-  const padding = (packet[0] as number) & 0x20 ? (packet[packet.length - 1] as number) : 0;
-  return packet.subarray(offset, Math.max(offset, packet.length - padding));
 }

@@ -43,18 +43,42 @@ function peer(): RTCPeerConnection {
   return pc;
 }
 
+/** `sdp` with each media section that starts with `prefix` (e.g. "m=video") passed through `edit`. */
+function editSections(sdp: string, prefix: string, edit: (section: string) => string): string {
+  return sdp
+    .split(/(?=^m=)/m)
+    .map((section) => (section.startsWith(prefix) ? edit(section) : section))
+    .join("");
+}
+
+/**
+ * Offers from `sender` to `receiver` and answers, each description with all its candidates and after
+ * its `edit` (as another peer would write it). Returns the answer as the sender applied it.
+ */
+async function exchange(
+  sender: RTCPeerConnection,
+  receiver: RTCPeerConnection,
+  edit: { offer?: (sdp: string) => string; answer?: (sdp: string) => string } = {},
+): Promise<string> {
+  const same = (sdp: string) => sdp;
+  await sender.setLocalDescription(await sender.createOffer());
+  await waitGathered(sender);
+  const offer = (edit.offer ?? same)(sender.localDescription?.sdp ?? "");
+  await receiver.setRemoteDescription({ type: "offer", sdp: offer });
+  await receiver.setLocalDescription(await receiver.createAnswer());
+  await waitGathered(receiver);
+  const answer = (edit.answer ?? same)(receiver.localDescription?.sdp ?? "");
+  await sender.setRemoteDescription({ type: "answer", sdp: answer });
+  return answer;
+}
+
 /** Offers from `sender` to `receiver` (after `edit`), answers, and waits until both are connected. */
 async function connect(
   sender: RTCPeerConnection,
   receiver: RTCPeerConnection,
   edit: (sdp: string) => string = (sdp) => sdp,
 ): Promise<void> {
-  await sender.setLocalDescription(await sender.createOffer());
-  await waitGathered(sender);
-  await receiver.setRemoteDescription({ type: "offer", sdp: edit(sender.localDescription?.sdp ?? "") });
-  await receiver.setLocalDescription(await receiver.createAnswer());
-  await waitGathered(receiver);
-  await sender.setRemoteDescription({ type: "answer", sdp: receiver.localDescription?.sdp ?? "" });
+  await exchange(sender, receiver, { offer: edit });
   await Promise.all(
     [sender, receiver].map(
       (pc) =>
@@ -240,30 +264,19 @@ describe("werift patches", () => {
     const counts = received(receiver);
     // As Chromium writes a rejected section in its answer: port 0, payload type 0, no transport lines.
     const asChromium = (sdp: string) =>
-      sdp
-        .split(/(?=^m=)/m)
-        .map((section) =>
-          section.startsWith("m=video 0 ")
-            ? section
-                .replace(/^m=video 0 .*$/m, "m=video 0 UDP/TLS/RTP/SAVPF 0\r")
-                .replace(
-                  /^a=(ice-ufrag|ice-pwd|ice-options|fingerprint|candidate|end-of-candidates|ssrc|rtpmap).*\r\n/gm,
-                  "",
-                )
-                .replace(/^a=inactive\r$/m, "a=recvonly\r")
-            : section,
-        )
-        .join("");
-    await sender.setLocalDescription(await sender.createOffer());
-    await waitGathered(sender);
-    await receiver.setRemoteDescription({ type: "offer", sdp: sender.localDescription?.sdp ?? "" });
-    await receiver.setLocalDescription(await receiver.createAnswer());
-    await waitGathered(receiver);
-    const answer = asChromium(receiver.localDescription?.sdp ?? "");
+      editSections(sdp, "m=video 0 ", (section) =>
+        section
+          .replace(/^m=video 0 .*$/m, "m=video 0 UDP/TLS/RTP/SAVPF 0\r")
+          .replace(
+            /^a=(ice-ufrag|ice-pwd|ice-options|fingerprint|candidate|end-of-candidates|ssrc|rtpmap).*\r\n/gm,
+            "",
+          )
+          .replace(/^a=inactive\r$/m, "a=recvonly\r"),
+      );
+    const answer = await exchange(sender, receiver, { answer: asChromium });
     const rejected = answer.split(/(?=^m=)/m).find((section) => section.startsWith("m=video")) ?? "";
     expect(rejected).toMatch(/^m=video 0 UDP\/TLS\/RTP\/SAVPF 0\r$/m);
     expect(rejected).not.toMatch(/^a=(fingerprint|ice-ufrag)/m);
-    await sender.setRemoteDescription({ type: "answer", sdp: answer });
     await eventually(() => sender.connectionState === "connected", "the sender connected", 10_000);
     const stop = pump(sender);
     await eventually(() => (counts.get("audio") ?? 0) > 10, "over 10 RTP packets on the audio track", 10_000);
@@ -283,31 +296,18 @@ describe("werift patches", () => {
     peers.push(sender, receiver);
     const counts = received(receiver);
     const asChromium = (sdp: string) =>
-      sdp
-        .split(/(?=^m=)/m)
-        .map((section) =>
-          section.startsWith("m=video")
-            ? section
-                .replace(/^m=video .*$/m, "m=video 0 UDP/TLS/RTP/SAVPF 116 117 118\r")
-                .replace(/^a=(rtpmap|fmtp|rtcp-fb|ssrc|ssrc-group|inactive|sendonly|recvonly).*\r\n/gm, "")
-                .replace(/^a=ice-ufrag:.*$/m, "a=ice-ufrag:45CL\r")
-                .replace(/^a=ice-pwd:.*$/m, "a=ice-pwd:3Q8620BcPd+DlLpO/iZTsUfg\r")
-                .concat(
-                  "a=recvonly\r\na=rtpmap:116 red/90000\r\na=rtpmap:117 rtx/90000\r\n",
-                  "a=fmtp:117 apt=116\r\na=rtpmap:118 ulpfec/90000\r\n",
-                )
-            : section,
-        )
-        .join("");
-    await sender.setLocalDescription(await sender.createOffer());
-    await waitGathered(sender);
-    await receiver.setRemoteDescription({ type: "offer", sdp: sender.localDescription?.sdp ?? "" });
-    await receiver.setLocalDescription(await receiver.createAnswer());
-    await waitGathered(receiver);
-    await sender.setRemoteDescription({
-      type: "answer",
-      sdp: asChromium(receiver.localDescription?.sdp ?? ""),
-    });
+      editSections(sdp, "m=video", (section) =>
+        section
+          .replace(/^m=video .*$/m, "m=video 0 UDP/TLS/RTP/SAVPF 116 117 118\r")
+          .replace(/^a=(rtpmap|fmtp|rtcp-fb|ssrc|ssrc-group|inactive|sendonly|recvonly).*\r\n/gm, "")
+          .replace(/^a=ice-ufrag:.*$/m, "a=ice-ufrag:45CL\r")
+          .replace(/^a=ice-pwd:.*$/m, "a=ice-pwd:3Q8620BcPd+DlLpO/iZTsUfg\r")
+          .concat(
+            "a=recvonly\r\na=rtpmap:116 red/90000\r\na=rtpmap:117 rtx/90000\r\n",
+            "a=fmtp:117 apt=116\r\na=rtpmap:118 ulpfec/90000\r\n",
+          ),
+      );
+    await exchange(sender, receiver, { answer: asChromium });
     expect(sender.getTransceivers().map((t) => t.currentDirection)).toEqual(["sendonly", "stopped"]);
     await eventually(() => sender.connectionState === "connected", "the sender connected", 10_000);
     const stop = pump(sender);

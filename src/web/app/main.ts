@@ -208,7 +208,7 @@ api.registerConnectionListener({
     // sessions opened after the reconnection get fresh TURN credentials.
     void fetch("config.json", { cache: "no-store", credentials: "same-origin" })
       .then(async (response) => {
-        if (response.status === 401 && !params.has("signalling")) location.replace("/login");
+        if (response.status === 401 && !params.has("signalling")) toLoginPage();
         else if (response.ok) useIceServers((await response.json()) as AppConfig);
       })
       .catch(() => {});
@@ -434,14 +434,25 @@ function watchEcho(peer: Peer): void {
 
 // ---- start ----
 
+let leaving = false;
+/**
+ * Sends the page to the login page, once. Both the config request and the signalling's reconnection
+ * find out about a 401; a second navigation would abort the first (Chromium: net::ERR_ABORTED).
+ */
+function toLoginPage(): void {
+  if (leaving) return;
+  leaving = true;
+  location.replace("/login");
+}
+
 async function loadConfig(): Promise<AppConfig> {
   if (params.has("signalling")) return {};
   try {
     const response = await fetch("config.json", { cache: "no-store", credentials: "same-origin" });
     if (response.status === 401) {
-      // Not paired yet (or logged out): the login page explains how.
-      location.replace("/login");
-      return {};
+      // Not paired yet (or logged out): the login page explains how. The app does not start.
+      toLoginPage();
+      return new Promise<AppConfig>(() => {});
     }
     return response.ok ? ((await response.json()) as AppConfig) : {};
   } catch {

@@ -29,10 +29,12 @@ import {
   LAYER_LOSS_MIN_PACKETS,
   LAYER_LOSS_WINDOW_MS,
   LAYER_MOVE_SETTLE_MS,
+  LAYER_PROBE_FAILED_QUIET_MS,
   LAYER_PROBE_FAILED_WITHIN_MS,
   LAYER_PROBE_FALL,
   LAYER_PROBE_HOLD_MAX_MS,
   LAYER_PROBE_HOLD_MS,
+  LAYER_PROBE_LOST_PACKETS,
   LAYER_PROBE_MS,
   LAYER_PROBE_RTT_RISE_MS,
   LAYER_PROBE_RTT_RISE_SHARE,
@@ -60,6 +62,10 @@ interface Probe {
   startedAt: number;
   endsAt: number;
   peak: number;
+  /** The newest receiver report's cumulative [lost, highest sequence] when the probe began. */
+  reportAtStart: readonly [number, number] | undefined;
+  /** The loss before the probe (share): what it explains of the losses during it. */
+  lossBefore: number;
 }
 
 export class LayerPolicy {
@@ -84,6 +90,8 @@ export class LayerPolicy {
   readonly #canProbe: boolean;
   #probe: Probe | undefined;
   #probeHoldMs = LAYER_PROBE_HOLD_MS;
+  /** When the last probe failed: the loss and keyframe requests its padding caused are not the layer's. */
+  #probeFailedAt = Number.NEGATIVE_INFINITY;
   /** Recent round trips: [time, ms]. */
   readonly #roundTrips: Array<[number, number]> = [];
 
@@ -201,6 +209,7 @@ export class LayerPolicy {
    */
   #sustainedLoss(now: number): number {
     if (now - this.#lastSwitchAt < LAYER_LOSS_WINDOW_MS) return 0;
+    if (now - this.#probeFailedAt < LAYER_PROBE_FAILED_QUIET_MS) return 0;
     return this.#windowLoss() ?? 0;
   }
 
@@ -211,7 +220,9 @@ export class LayerPolicy {
    */
   struggling(now: number, reason: string): LayerDecision | undefined {
     // The probe's padding is what the link could not take: it ends, the layer stays.
-    if (this.#probe) return this.#probeFailed(`probe failed: ${reason}`);
+    if (this.#probe) return this.#probeFailed(`probe failed: ${reason}`, now);
+    // So are the requests for what it made the link lose, for a while after.
+    if (now - this.#probeFailedAt < LAYER_PROBE_FAILED_QUIET_MS) return undefined;
     if (this.#current >= this.#bitrates.length - 1 || !this.#linkFull()) return undefined;
     return this.#move(this.#current + 1, now, reason);
   }
@@ -298,14 +309,27 @@ export class LayerPolicy {
   #startProbe(layer: number, now: number): LayerDecision {
     const current = this.#bitrates[this.#current] as number;
     const target = (this.#bitrates[layer] as number) * LAYER_HEADROOM;
-    this.#probe = { layer, startedAt: now, endsAt: now + LAYER_PROBE_MS, peak: this.#estimate ?? 0 };
+    const newest = this.#reports.at(-1);
+    this.#probe = {
+      layer,
+      startedAt: now,
+      endsAt: now + LAYER_PROBE_MS,
+      peak: this.#estimate ?? 0,
+      reportAtStart: newest && [newest[1], newest[2]],
+      lossBefore: this.#windowLoss() ?? 0,
+    };
     const probeBps = Math.max(target - current, target + LAYER_AUDIO_RESERVE_BPS - this.#sendingNow);
     return { layer: this.#current, reason: `probing for ${Math.round(target / 1000)} kbit/s`, probeBps };
   }
 
   /** Ends the probe that is on: padding stops, and the next one waits longer. */
-  #probeFailed(reason: string): LayerDecision {
+  #probeFailed(reason: string, now: number): LayerDecision {
     this.#probe = undefined;
+    this.#probeFailedAt = now;
+    // What the padding made the link lose is not the layer's loss (bench/network S4: right after a
+    // probe for 1.2 Mbit/s failed on the 600 kbit/s link, "loss 12 %" moved the viewer down a layer):
+    // the loss is counted afresh from here, as after a move.
+    this.#reports.length = 0;
     this.#goodSince = undefined;
     this.#probeHoldMs = Math.min(this.#probeHoldMs * 2, LAYER_PROBE_HOLD_MAX_MS);
     // The estimate fell because of the probe: it says nothing of the layer the viewer is on, so it
@@ -326,15 +350,26 @@ export class LayerPolicy {
     if (
       estimate < probe.peak * LAYER_PROBE_FALL ||
       loss >= LAYER_DOWN_LOSS ||
+      this.#lostDuring(probe) ||
       this.#queueing(probe.startedAt)
     )
-      return this.#probeFailed("probe failed");
+      return this.#probeFailed("probe failed", now);
     if (now < probe.endsAt + LAYER_PROBE_SETTLE_MS) return undefined;
     this.#probe = undefined;
     // The next layer up may be probed as soon as this move has settled.
     this.#probeHoldMs = LAYER_MOVE_SETTLE_MS;
     const bitrate = this.#bitrates[probe.layer] as number;
     return this.#move(probe.layer, now, `probe for ${Math.round(bitrate / 1000)} kbit/s held`);
+  }
+
+  /** Whether more packets were lost since the probe began than the loss before it explains. */
+  #lostDuring(probe: Probe): boolean {
+    const newest = this.#reports.at(-1);
+    if (!newest || !probe.reportAtStart) return false;
+    const [lostAtStart, highestAtStart] = probe.reportAtStart;
+    const expected = Math.max(0, newest[2] - highestAtStart);
+    const lost = newest[1] - lostAtStart;
+    return lost > LAYER_PROBE_LOST_PACKETS + 2 * probe.lossBefore * expected;
   }
 
   /**

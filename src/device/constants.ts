@@ -112,6 +112,14 @@ export const LAYER_PROBE_SETTLE_MS = 1000;
 /** An estimate under this share of the highest one since the probe began: the link could not carry it. */
 export const LAYER_PROBE_FALL = 0.95;
 /**
+ * Packets of the video lost since a probe began, beyond what the loss before it would explain (twice
+ * that), that fail it: its padding overflowed the link's queue. Counted in packets, not as a share:
+ * a small layer sends 25–30 packets a second, so the loss window (at least 100 packets) spans seconds
+ * and a probe's burst of losses read as a few per cent (bench/network S4: a probe for 1.2 Mbit/s
+ * "held" on the 600 kbit/s link, and the viewer froze on the top layer).
+ */
+export const LAYER_PROBE_LOST_PACKETS = 2;
+/**
  * A round trip (from the receiver reports) this much above the path's own, ms (or
  * {@link LAYER_PROBE_RTT_RISE_SHARE} of it, whichever is more), during or just after a probe: a queue
  * grew, the link could not carry it. The receiver's estimate alone missed it: on the 600 kbit/s link
@@ -135,6 +143,13 @@ export const LAYER_PROBE_HOLD_MS = 3000;
 export const LAYER_PROBE_HOLD_MAX_MS = 6000;
 /** The longest wait between tries up, ms. */
 export const LAYER_UP_HOLD_MAX_MS = 16_000;
+/**
+ * For this long after a probe failed, loss and keyframe requests are its own, not the layer's, ms. The
+ * padding filled the link's queue, and at the layer's own rate it drains slowly: on the 600 kbit/s link
+ * of bench/network S4, the 400 kbit/s layer with its audio leaves about 100 kbit/s to drain 200 ms of
+ * queue, and the loss went on for 1–2 s after the probe ("loss 14 %" 1.7 s after, and a move down).
+ */
+export const LAYER_PROBE_FAILED_QUIET_MS = 3000;
 /** A move down this soon after a try up means the try failed, ms. */
 export const LAYER_PROBE_FAILED_WITHIN_MS = 6000;
 /**

@@ -158,6 +158,88 @@ describe("LayerPolicy", () => {
       });
     });
 
+    // Regression (bench/network S4): a probe for 1.2 Mbit/s on the 600 kbit/s link overflowed its queue
+    // and failed on the loss; the next report's window still held that loss, and the viewer was moved
+    // down a layer ("loss 12 %") for what the padding, not its layer, had cost.
+    it("the loss and keyframe requests a failed probe caused do not move the viewer down; loss that lasts does", () => {
+      const policy = probing(1);
+      const receiver = new Receiver(policy);
+      const probe = firstDecision(
+        0,
+        10_000,
+        (now) =>
+          receiver.report(now, 0) ?? policy.onEstimate(500_000, now, 340_000) ?? policy.onRoundTrip(26, now),
+      );
+      expect(probe.decision?.reason).toBe("probing for 1200 kbit/s");
+      // The padding overflows the queue: 30 % of what arrives in its time is lost.
+      const failed = firstDecision(
+        probe.at + 250,
+        probe.at + 2000,
+        (now) => receiver.report(now, 0.3) ?? policy.onEstimate(500_000, now, 1_200_000),
+      );
+      expect(failed.decision).toEqual({ layer: 1, reason: "probe failed", probeBps: 0 });
+      // The queue drains (its last losses reported), the estimate is down under what is sent, the
+      // browser asks for a keyframe: the viewer stays.
+      expect(policy.struggling(failed.at + 100, "keyframe requests too often")).toBeUndefined();
+      for (let now = failed.at + 250; now < failed.at + 3000; now += 250) {
+        const decision =
+          receiver.report(now, now < failed.at + 500 ? 0.3 : 0) ?? policy.onEstimate(400_000, now, 470_000);
+        expect(decision, `at ${now - failed.at} ms after the probe failed`).toBeUndefined();
+      }
+      // A link that keeps losing is another matter.
+      const lossy = firstDecision(
+        failed.at + 3000,
+        failed.at + 6000,
+        (now) => receiver.report(now, 0.15) ?? policy.onEstimate(400_000, now, 470_000),
+      );
+      expect(lossy.decision).toMatchObject({ layer: 2, reason: expect.stringMatching(/^loss \d+ %$/) });
+    });
+
+    // Regression (bench/network S4): a probe for 1.2 Mbit/s "held" on the 600 kbit/s link and the viewer
+    // froze on the top layer. Its padding had overflowed the queue, but the small layer sends ~28 packets
+    // a second: the loss window (100 packets) spanned seconds, and the few lost read as a few per cent.
+    it("a few packets of a small layer lost during the probe fail it", () => {
+      const policy = probing(1);
+      const receiver = new Receiver(policy);
+      const probe = firstDecision(
+        0,
+        10_000,
+        (now) =>
+          receiver.report(now, 0, 7) ??
+          policy.onEstimate(500_000, now, 340_000) ??
+          policy.onRoundTrip(26, now),
+      );
+      expect(probe.decision?.reason).toBe("probing for 1200 kbit/s");
+      // One report with 3 of its 7 packets lost: 3 % of the loss window, nothing said by the round trip.
+      expect(receiver.report(probe.at + 250, 3 / 7, 7) ?? policy.onRoundTrip(27, probe.at + 250)).toEqual({
+        layer: 1,
+        reason: "probe failed",
+        probeBps: 0,
+      });
+    });
+
+    it("the loss a link had before the probe does not fail it", () => {
+      const policy = probing(1);
+      const receiver = new Receiver(policy);
+      // 28 packets a second, one in 25 lost (4 %: under what moves a viewer down).
+      const probe = firstDecision(
+        0,
+        10_000,
+        (now) =>
+          receiver.report(now, now % 1000 === 0 ? 1 / 7 : 0, 7) ??
+          policy.onEstimate(500_000, now, 340_000) ??
+          policy.onRoundTrip(26, now),
+      );
+      expect(probe.decision?.reason).toBe("probing for 1200 kbit/s");
+      let now = probe.at + 250;
+      for (; now < probe.at + LAYER_PROBE_MS + LAYER_PROBE_SETTLE_MS; now += 250) {
+        expect(
+          receiver.report(now, now % 1000 === 0 ? 1 / 7 : 0, 7) ?? policy.onRoundTrip(26, now),
+        ).toBeUndefined();
+      }
+      expect(policy.onRoundTrip(26, now)).toEqual({ layer: 0, reason: "probe for 1000 kbit/s held" });
+    });
+
     it("a round trip that grows during the probe fails it: no move, padding stopped, a longer wait", () => {
       const policy = probing(1);
       const probe = firstDecision(

@@ -66,6 +66,9 @@ interface Probe {
   reportAtStart: readonly [number, number] | undefined;
   /** The loss before the probe (share): what it explains of the losses during it. */
   lossBefore: number;
+  /** Packets NACKed since the probe began, and how many per ms were NACKed before it. */
+  nacked: number;
+  nackRateBefore: number;
 }
 
 export class LayerPolicy {
@@ -92,6 +95,8 @@ export class LayerPolicy {
   #probeHoldMs = LAYER_PROBE_HOLD_MS;
   /** When the last probe failed: the loss and keyframe requests its padding caused are not the layer's. */
   #probeFailedAt = Number.NEGATIVE_INFINITY;
+  /** Recent NACKs: [time, packets asked for]. */
+  readonly #nacks: Array<[number, number]> = [];
   /** Recent round trips: [time, ms]. */
   readonly #roundTrips: Array<[number, number]> = [];
 
@@ -165,6 +170,23 @@ export class LayerPolicy {
     this.#reports.push([now, lost, highestSequence]);
     while ((this.#reports[1]?.[0] ?? now) <= now - LAYER_LOSS_MAX_WINDOW_MS) this.#reports.shift();
     return this.#decide(now);
+  }
+
+  /**
+   * A NACK for `packets` of the video (RFC 4585 §6.2.1). A browser asks within a round trip of a gap,
+   * long before its next receiver report: packets lost beyond the usual while a probe is on end the
+   * probe at once, before its padding has filled the link's queue for its whole length.
+   */
+  onNack(packets: number, now: number): LayerDecision | undefined {
+    this.#nacks.push([now, packets]);
+    while ((this.#nacks[0]?.[0] ?? now) < now - LAYER_LOSS_MAX_WINDOW_MS) this.#nacks.shift();
+    const probe = this.#probe;
+    if (!probe) return undefined;
+    probe.nacked += packets;
+    const usual = 2 * probe.nackRateBefore * (now - probe.startedAt);
+    if (probe.nacked > LAYER_PROBE_LOST_PACKETS + usual)
+      return this.#probeFailed("probe failed: packets lost", now);
+    return undefined;
   }
 
   /** A round trip measured from a receiver report, ms. */
@@ -317,6 +339,8 @@ export class LayerPolicy {
       peak: this.#estimate ?? 0,
       reportAtStart: newest && [newest[1], newest[2]],
       lossBefore: this.#windowLoss() ?? 0,
+      nacked: 0,
+      nackRateBefore: this.#nacks.reduce((sum, [, packets]) => sum + packets, 0) / LAYER_LOSS_MAX_WINDOW_MS,
     };
     const probeBps = Math.max(target - current, target + LAYER_AUDIO_RESERVE_BPS - this.#sendingNow);
     return { layer: this.#current, reason: `probing for ${Math.round(target / 1000)} kbit/s`, probeBps };

@@ -359,6 +359,7 @@ export class ProducerSession extends PeerSession {
           "nack",
         );
       if (refusedAsOld > 0 || feedback.lost.some(gone)) onKeyframeRequest();
+      act(policy.onNack(feedback.lost.length, performance.now()));
     };
     const nacks = sender.onGenericNack.subscribe(onNack);
     this.onClose(() => nacks.unSubscribe());

@@ -218,6 +218,30 @@ describe("LayerPolicy", () => {
       });
     });
 
+    it("NACKs for packets lost beyond the usual end the probe at once, before any receiver report", () => {
+      const quietProbe = (policy: LayerPolicy, nackEvery?: number) =>
+        firstDecision(0, 10_000, (now) => {
+          if (nackEvery && now % nackEvery === 0) policy.onNack(1, now);
+          return policy.onEstimate(500_000, now, 340_000) ?? policy.onRoundTrip(26, now);
+        });
+      const clean = probing(1);
+      const probe = quietProbe(clean);
+      expect(probe.decision?.reason).toBe("probing for 1200 kbit/s");
+      expect(clean.onNack(2, probe.at + 40)).toBeUndefined();
+      expect(clean.onNack(1, probe.at + 60)).toEqual({
+        layer: 1,
+        reason: "probe failed: packets lost",
+        probeBps: 0,
+      });
+      // A link that lost a packet every half second before the probe loses as many during it.
+      const lossy = probing(1);
+      const lossyProbe = quietProbe(lossy, 500);
+      expect(lossyProbe.decision?.reason).toBe("probing for 1200 kbit/s");
+      for (let now = lossyProbe.at + 250; now <= lossyProbe.at + 1500; now += 500) {
+        expect(lossy.onNack(1, now)).toBeUndefined();
+      }
+    });
+
     it("the loss a link had before the probe does not fail it", () => {
       const policy = probing(1);
       const receiver = new Receiver(policy);

@@ -20,13 +20,9 @@ import type { OutgoingStream } from "../media/OutgoingStream.ts";
 import type { StreamLayer } from "../media/StreamLayer.ts";
 import type { SdpPayload } from "../protocol/index.ts";
 import { BandwidthProbe } from "./BandwidthProbe.ts";
-import {
-  LAYER_PROBE_MS,
-  VIEWER_KEYFRAME_MIN_INTERVAL_MS,
-  VIEWER_KEYFRAME_REQUESTS_MAX,
-  VIEWER_KEYFRAME_WINDOW_MS,
-} from "./constants.ts";
+import { LAYER_PROBE_MS } from "./constants.ts";
 import { type FecFormat, FecSender, type SentExtension, sentExtensions } from "./FecSender.ts";
+import { KeyframeRequests } from "./KeyframeRequests.ts";
 import { type LayerDecision, LayerPolicy } from "./LayerPolicy.ts";
 import { PeerSession, type PeerSessionOptions } from "./PeerSession.ts";
 import { RetransmissionBudget } from "./RetransmissionBudget.ts";
@@ -247,6 +243,8 @@ export class ProducerSession extends PeerSession {
     this.#policy = policy;
     const probe = new BandwidthProbe(sender);
     this.onClose(() => probe.close());
+    const keyframes = new KeyframeRequests(() => layerSwitch.requestKeyframe("viewer asked"));
+    this.onClose(() => keyframes.close());
     const act = (decision: LayerDecision | undefined) => {
       if (!decision) return;
       if (decision.probeBps !== undefined) {
@@ -259,6 +257,7 @@ export class ProducerSession extends PeerSession {
         return;
       }
       probe.stop();
+      keyframes.moved();
       layerSwitch.switchTo(decision.layer, decision.reason);
       this.log.info(
         { peerId: this.peerId, layer: layers[decision.layer]?.label, reason: decision.reason },
@@ -269,38 +268,16 @@ export class ProducerSession extends PeerSession {
     sender.retransmissionFilter = (seq, size) =>
       !fecSender?.isFec(seq) && budget.allow(seq, size, performance.now());
 
-    const keyframeRequests: number[] = [];
-    let lastServed = Number.NEGATIVE_INFINITY;
-    let deferred: NodeJS.Timeout | undefined;
-    this.onClose(() => clearTimeout(deferred));
-    const serveKeyframe = () => {
-      clearTimeout(deferred);
-      deferred = undefined;
-      lastServed = performance.now();
-      layerSwitch.requestKeyframe("viewer asked");
-    };
     const onKeyframeRequest = () => {
       const now = performance.now();
-      while (keyframeRequests.length && (keyframeRequests[0] as number) < now - VIEWER_KEYFRAME_WINDOW_MS)
-        keyframeRequests.shift();
-      keyframeRequests.push(now);
-      if (keyframeRequests.length > VIEWER_KEYFRAME_REQUESTS_MAX) {
-        keyframeRequests.length = 0;
+      if (keyframes.tooOften(now)) {
         const decision = policy.struggling(now, "keyframe requests too often");
         // Moved down: the new layer's keyframe is on its way. A probe ended, or on the bottom layer:
         // served as usual.
         act(decision);
         if (decision && decision.probeBps === undefined) return;
       }
-      // Within the interval a request is put off, not dropped: the browser does not ask again for a
-      // keyframe lost in a full queue, but waits 3 s for a decodable frame first (bench/network S7: the
-      // floor's keyframe was lost in the 300 kbit/s link's queue, the requests that followed fell within
-      // the second, and the picture stood still for 3.2 s).
-      if (now - lastServed < VIEWER_KEYFRAME_MIN_INTERVAL_MS) {
-        deferred ??= setTimeout(serveKeyframe, lastServed + VIEWER_KEYFRAME_MIN_INTERVAL_MS - now);
-        return;
-      }
-      serveKeyframe();
+      keyframes.serve(now);
     };
 
     const onRtcp = (packet: RtcpPacket) => {

@@ -106,6 +106,9 @@ function showNotice(text: string | undefined): void {
 
 /** The notice the stage needs now: video this browser cannot play, or a camera that is away. */
 function renderNotice(): void {
+  // Read from the session's descriptions each time (also on every status poll), not only on its events:
+  // on CI one page in a dozen saw its last event before the answer was applied and showed no notice.
+  state.videoRefused = state.watching !== undefined && videoRefused(state.watching.session.rtcPeerConnection);
   showNotice(
     state.videoRefused
       ? "This browser cannot play the device's video (it sends VP8 or H.264): you hear its sound only. " +
@@ -260,9 +263,16 @@ function watch(peer: Peer): void {
   state.watching = { id: peer.id, name: nameOf(peer), session };
   ui.title.textContent = nameOf(peer);
   showMessage(`Connecting to ${nameOf(peer)}…`);
+  let watched: RTCPeerConnection | null = null;
   const checkVideo = () => {
     if (state.watching?.session !== session) return;
-    state.videoRefused = videoRefused(session.rtcPeerConnection);
+    const pc = session.rtcPeerConnection;
+    // The answer may be applied after the session's last event (its tracks come with the offer):
+    // the connection's signalling state says when it is.
+    if (pc && pc !== watched) {
+      watched = pc;
+      pc.addEventListener("signalingstatechange", checkVideo);
+    }
     renderNotice();
   };
   session.addEventListener("streamsChanged", () => {
@@ -276,7 +286,6 @@ function watch(peer: Peer): void {
   session.addEventListener("closed", () => {
     if (state.watching?.session !== session) return;
     state.watching = undefined;
-    state.videoRefused = false;
     renderNotice();
     ui.remote.srcObject = null;
     showOffline("not-sending");

@@ -8,13 +8,17 @@ import { readFileSync } from "node:fs";
 
 export const LOOPBACK = "127.0.0.1";
 
-/** A UDP socket bound to 127.0.0.1 on an ephemeral port. */
-export function bindLoopbackSocket(): Promise<Socket> {
+/** A UDP socket bound to 127.0.0.1 on `port` (by default an ephemeral one); closed again if the bind fails. */
+export function bindLoopbackSocket(port = 0): Promise<Socket> {
   return new Promise((resolve, reject) => {
     const socket = createSocket("udp4");
-    socket.once("error", reject);
-    socket.bind(0, LOOPBACK, () => {
-      socket.off("error", reject);
+    const failed = (error: Error) => {
+      socket.close();
+      reject(error);
+    };
+    socket.once("error", failed);
+    socket.bind(port, LOOPBACK, () => {
+      socket.off("error", failed);
       resolve(socket);
     });
   });
@@ -39,8 +43,15 @@ const LOWEST_PIPELINE_PORT = 10000;
 const HANDED_OUT_MS = 30_000;
 const handedOut = new Map<number, number>();
 
-/** The kernel's ephemeral port range (net.ipv4.ip_local_port_range). */
+let ephemeralRange: readonly [number, number] | undefined;
+
+/** The kernel's ephemeral port range (net.ipv4.ip_local_port_range), read once. */
 export function ephemeralPortRange(): readonly [number, number] {
+  ephemeralRange ??= readEphemeralPortRange();
+  return ephemeralRange;
+}
+
+function readEphemeralPortRange(): readonly [number, number] {
   try {
     const [low, high] = readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8")
       .trim()
@@ -88,21 +99,18 @@ function pipelinePortRange(): readonly [number, number] | undefined {
   return undefined;
 }
 
+/** Whether nothing holds `port` on 127.0.0.1 now: a bind there succeeds (and is undone). */
 function isFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = createSocket("udp4");
-    socket.once("error", () => {
-      socket.close();
-      resolve(false);
-    });
-    socket.bind(port, LOOPBACK, () => socket.close(() => resolve(true)));
-  });
+  return bindLoopbackSocket(port).then(
+    (socket) => closeSocket(socket).then(() => true),
+    () => false,
+  );
 }
 
 async function ephemeralPort(): Promise<number> {
   const socket = await bindLoopbackSocket();
   const { port } = socket.address();
-  await new Promise<void>((resolve) => socket.close(() => resolve()));
+  await closeSocket(socket);
   return port;
 }
 

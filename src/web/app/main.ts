@@ -84,7 +84,6 @@ const state = {
   /** What the device said last about itself (`GET /api/status`). */
   deviceStatus: undefined as DeviceStatus | undefined,
   /** The device's video was refused in the negotiation: this browser decodes none of its codecs. */
-  videoRefused: false,
 };
 
 function setStatus(text: string, kind: "ok" | "bad" | "" = ""): void {
@@ -108,9 +107,9 @@ function showNotice(text: string | undefined): void {
 function renderNotice(): void {
   // Read from the session's descriptions each time (also on every status poll), not only on its events:
   // on CI one page in a dozen saw its last event before the answer was applied and showed no notice.
-  state.videoRefused = state.watching !== undefined && videoRefused(state.watching.session.rtcPeerConnection);
+  const refused = state.watching !== undefined && videoRefused(state.watching.session.rtcPeerConnection);
   showNotice(
-    state.videoRefused
+    refused
       ? "This browser cannot play the device's video (it sends VP8 or H.264): you hear its sound only. " +
           "Chrome, Edge, Firefox and Safari play it."
       : state.deviceStatus?.sources.video.state === "unavailable"

@@ -51,18 +51,22 @@ export class KeyframeRequests {
 
   /** The viewer was moved: the new layer's keyframe is on its way, so a request put off is dropped. */
   moved(): void {
-    clearTimeout(this.#deferred);
-    this.#deferred = undefined;
+    this.#dropDeferred();
   }
 
   close(): void {
     this.#closed = true;
-    this.moved();
+    this.#dropDeferred();
   }
 
   #serveNow(now: number): void {
-    this.moved();
+    this.#dropDeferred();
     this.#lastServed = now;
     this.#serve();
+  }
+
+  #dropDeferred(): void {
+    clearTimeout(this.#deferred);
+    this.#deferred = undefined;
   }
 }

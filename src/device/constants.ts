@@ -149,9 +149,10 @@ export const LAYER_PROBE_HOLD_MAX_MS = 4000;
 export const LAYER_UP_HOLD_MAX_MS = 16_000;
 /**
  * For this long after a probe failed, loss and keyframe requests are its own, not the layer's, ms. The
- * padding filled the link's queue, and at the layer's own rate it drains slowly: on the 600 kbit/s link
- * of bench/network S4, the 400 kbit/s layer with its audio leaves about 100 kbit/s to drain 200 ms of
- * queue, and the loss went on for 1–2 s after the probe ("loss 14 %" 1.7 s after, and a move down).
+ * padding filled the link's queue, and at the layer's own rate it drains slowly (bench/network S4, the
+ * 600 kbit/s link: with the 250 kbit/s layer, "loss 12 %" right after a failed probe moved the viewer
+ * down; with a 400 kbit/s layer tried, which left about 100 kbit/s to drain 200 ms of queue, the loss
+ * went on for 1–2 s after the probe).
  */
 export const LAYER_PROBE_FAILED_QUIET_MS = 3000;
 /** A move down this soon after a try up means the try failed, ms. */

@@ -121,6 +121,19 @@ describe("LayerPolicy", () => {
   describe("with probes (the viewer has RTX)", () => {
     /** A viewer on `layer`, its link quiet (no loss, a 20 ms round trip), probes allowed. */
     const probing = (layer: number) => new LayerPolicy(LADDER, layer, -60_000, { canProbe: true });
+    /**
+     * A quiet link (a 500 kbit/s estimate over the 340 kbit/s sent, a 26 ms round trip) until the
+     * policy starts a probe; `report` adds what else the browser says each 250 ms.
+     */
+    const untilProbe = (
+      policy: LayerPolicy,
+      report: (now: number) => LayerDecision | undefined = () => undefined,
+    ) =>
+      firstDecision(
+        0,
+        10_000,
+        (now) => report(now) ?? policy.onEstimate(500_000, now, 340_000) ?? policy.onRoundTrip(26, now),
+      );
 
     it("the estimate need not show room: a probe for the layer above (with headroom) comes first, then the move", () => {
       const policy = probing(2);
@@ -165,12 +178,7 @@ describe("LayerPolicy", () => {
     it("the loss and keyframe requests a failed probe caused do not move the viewer down; loss that lasts does", () => {
       const policy = probing(1);
       const receiver = new Receiver(policy);
-      const probe = firstDecision(
-        0,
-        10_000,
-        (now) =>
-          receiver.report(now, 0) ?? policy.onEstimate(500_000, now, 340_000) ?? policy.onRoundTrip(26, now),
-      );
+      const probe = untilProbe(policy, (now) => receiver.report(now, 0));
       expect(probe.decision?.reason).toBe("probing for 1200 kbit/s");
       // The padding overflows the queue: 30 % of what arrives in its time is lost.
       const failed = firstDecision(
@@ -202,14 +210,7 @@ describe("LayerPolicy", () => {
     it("a few packets of a small layer lost during the probe fail it", () => {
       const policy = probing(1);
       const receiver = new Receiver(policy);
-      const probe = firstDecision(
-        0,
-        10_000,
-        (now) =>
-          receiver.report(now, 0, 7) ??
-          policy.onEstimate(500_000, now, 340_000) ??
-          policy.onRoundTrip(26, now),
-      );
+      const probe = untilProbe(policy, (now) => receiver.report(now, 0, 7));
       expect(probe.decision?.reason).toBe("probing for 1200 kbit/s");
       // One report with 3 of its 7 packets lost: 3 % of the loss window, nothing said by the round trip.
       expect(receiver.report(probe.at + 250, 3 / 7, 7) ?? policy.onRoundTrip(27, probe.at + 250)).toEqual({
@@ -220,13 +221,8 @@ describe("LayerPolicy", () => {
     });
 
     it("NACKs for packets lost beyond the usual end the probe at once, before any receiver report", () => {
-      const quietProbe = (policy: LayerPolicy, nackEvery?: number) =>
-        firstDecision(0, 10_000, (now) => {
-          if (nackEvery && now % nackEvery === 0) policy.onNack(1, now);
-          return policy.onEstimate(500_000, now, 340_000) ?? policy.onRoundTrip(26, now);
-        });
       const clean = probing(1);
-      const probe = quietProbe(clean);
+      const probe = untilProbe(clean);
       expect(probe.decision?.reason).toBe("probing for 1200 kbit/s");
       expect(clean.onNack(2, probe.at + 40)).toBeUndefined();
       expect(clean.onNack(1, probe.at + 60)).toEqual({
@@ -236,7 +232,7 @@ describe("LayerPolicy", () => {
       });
       // A link that lost a packet every half second before the probe loses as many during it.
       const lossy = probing(1);
-      const lossyProbe = quietProbe(lossy, 500);
+      const lossyProbe = untilProbe(lossy, (now) => (now % 500 === 0 ? lossy.onNack(1, now) : undefined));
       expect(lossyProbe.decision?.reason).toBe("probing for 1200 kbit/s");
       for (let now = lossyProbe.at + 250; now <= lossyProbe.at + 1500; now += 500) {
         expect(lossy.onNack(1, now)).toBeUndefined();
@@ -247,14 +243,7 @@ describe("LayerPolicy", () => {
       const policy = probing(1);
       const receiver = new Receiver(policy);
       // 28 packets a second, one in 25 lost (4 %: under what moves a viewer down).
-      const probe = firstDecision(
-        0,
-        10_000,
-        (now) =>
-          receiver.report(now, now % 1000 === 0 ? 1 / 7 : 0, 7) ??
-          policy.onEstimate(500_000, now, 340_000) ??
-          policy.onRoundTrip(26, now),
-      );
+      const probe = untilProbe(policy, (now) => receiver.report(now, now % 1000 === 0 ? 1 / 7 : 0, 7));
       expect(probe.decision?.reason).toBe("probing for 1200 kbit/s");
       let now = probe.at + 250;
       for (; now < probe.at + LAYER_PROBE_MS + LAYER_PROBE_SETTLE_MS; now += 250) {

@@ -36,9 +36,12 @@ import {
   LAYER_PROBE_HOLD_MS,
   LAYER_PROBE_LOST_PACKETS,
   LAYER_PROBE_MS,
+  LAYER_PROBE_NEXT_MS,
   LAYER_PROBE_RTT_RISE_MS,
   LAYER_PROBE_RTT_RISE_SHARE,
   LAYER_PROBE_SETTLE_MS,
+  LAYER_QUEUE_DRAINED_MS,
+  LAYER_QUEUE_DRAINED_SHARE,
   LAYER_RTT_BASE_WINDOW_MS,
   LAYER_UP_HEADROOM,
   LAYER_UP_HOLD_MAX_MS,
@@ -191,9 +194,28 @@ export class LayerPolicy {
 
   /** A round trip measured from a receiver report, ms. */
   onRoundTrip(ms: number, now: number): LayerDecision | undefined {
+    if (this.#drained(ms)) {
+      // The queue the link kept for seconds is gone: it carries more than it did. The viewer is
+      // offered more soon, instead of after the wait its failed probes earned (bench/network S7: the
+      // round trip fell from 45–70 ms to 23 ms when the 300 kbit/s link went back to 2 Mbit/s, and the
+      // probe came 4 s later).
+      this.#probeHoldMs = Math.min(this.#probeHoldMs, LAYER_PROBE_NEXT_MS);
+      this.#upHoldMs = LAYER_UP_HOLD_MS;
+    }
     this.#roundTrips.push([now, ms]);
     while ((this.#roundTrips[0]?.[0] ?? now) < now - LAYER_RTT_BASE_WINDOW_MS) this.#roundTrips.shift();
     return this.#decide(now);
+  }
+
+  /**
+   * Whether a round trip of `ms` is well under the least of the last {@link LAYER_RTT_BASE_WINDOW_MS}:
+   * a queue that every report showed for that long has drained.
+   */
+  #drained(ms: number): boolean {
+    if (this.#roundTrips.length === 0) return false;
+    let base = Number.POSITIVE_INFINITY;
+    for (const [, rtt] of this.#roundTrips) base = Math.min(base, rtt);
+    return ms < base * LAYER_QUEUE_DRAINED_SHARE && base - ms >= LAYER_QUEUE_DRAINED_MS;
   }
 
   /**
@@ -355,7 +377,10 @@ export class LayerPolicy {
     // the loss is counted afresh from here, as after a move.
     this.#reports.length = 0;
     this.#goodSince = undefined;
-    this.#probeHoldMs = Math.min(this.#probeHoldMs * 2, LAYER_PROBE_HOLD_MAX_MS);
+    this.#probeHoldMs = Math.min(
+      Math.max(this.#probeHoldMs * 2, LAYER_PROBE_HOLD_MS),
+      LAYER_PROBE_HOLD_MAX_MS,
+    );
     // The estimate fell because of the probe: it says nothing of the layer the viewer is on, so it
     // is read afresh from here.
     this.#estimates.length = 0;
@@ -380,8 +405,8 @@ export class LayerPolicy {
       return this.#probeFailed("probe failed", now);
     if (now < probe.endsAt + LAYER_PROBE_SETTLE_MS) return undefined;
     this.#probe = undefined;
-    // The next layer up may be probed as soon as this move has settled.
-    this.#probeHoldMs = LAYER_MOVE_SETTLE_MS;
+    // The next layer up is probed soon: this probe said the link had room.
+    this.#probeHoldMs = LAYER_PROBE_NEXT_MS;
     const bitrate = this.#bitrates[probe.layer] as number;
     return this.#move(probe.layer, now, `probe for ${Math.round(bitrate / 1000)} kbit/s held`);
   }

@@ -107,8 +107,12 @@ export const LAYER_UP_HOLD_MS = 4000;
  * link, not the estimate, and fails cheaply (no keyframe of a layer the link cannot carry).
  */
 export const LAYER_PROBE_MS = 600;
-/** How long after a probe its outcome is read, ms: a receiver's estimate is sent every 0.25–1 s. */
-export const LAYER_PROBE_SETTLE_MS = 1000;
+/**
+ * How long after a probe its outcome is read, ms. Chrome sends a receiver report (and a REMB) about
+ * every 200 ms while it receives video, and NACKs within a round trip of a gap: a probe the link could
+ * not carry showed it 200–400 ms into it on S4 (bench/network), before it ended.
+ */
+export const LAYER_PROBE_SETTLE_MS = 500;
 /** An estimate under this share of the highest one since the probe began: the link could not carry it. */
 export const LAYER_PROBE_FALL = 0.95;
 /**
@@ -133,8 +137,8 @@ export const LAYER_PROBE_RTT_RISE_SHARE = 0.3;
 export const LAYER_RTT_BASE_WINDOW_MS = 10_000;
 /**
  * The wait before a probe (the link looked good and the last move is past), ms; doubled per failed
- * probe up to {@link LAYER_PROBE_HOLD_MAX_MS}; after one that held, the next layer up is probed once
- * the move has settled ({@link LAYER_MOVE_SETTLE_MS}). Shorter than a try without a probe: a probe
+ * probe up to {@link LAYER_PROBE_HOLD_MAX_MS}; after one that held, the next layer up is probed after
+ * {@link LAYER_PROBE_NEXT_MS}. Shorter than a try without a probe: a probe
  * that fails costs the viewer little. Its cap is what a viewer may wait, once its link is back,
  * before it is offered more.
  */
@@ -145,6 +149,20 @@ export const LAYER_PROBE_HOLD_MS = 3000;
  * more for up to 6 s after its link was back (up in 8–12 s; with 4 s: 7–10 s).
  */
 export const LAYER_PROBE_HOLD_MAX_MS = 4000;
+/**
+ * The wait before the next probe after one that held, or after the link's queue drained, ms: the link
+ * just showed it has room. Past the move's keyframe (a few hundred ms on a link that carries the
+ * layer), not past {@link LAYER_MOVE_SETTLE_MS}: a probe asks the link, not the estimate.
+ */
+export const LAYER_PROBE_NEXT_MS = 1000;
+/**
+ * A round trip under this share of the least of the last {@link LAYER_RTT_BASE_WINDOW_MS}, and at
+ * least {@link LAYER_QUEUE_DRAINED_MS} under it: the queue that the link kept all that while has
+ * drained, the link carries more than it did.
+ */
+export const LAYER_QUEUE_DRAINED_SHARE = 0.7;
+/** …and at least this much under it, ms (a short path's round trip varies by a few ms). */
+export const LAYER_QUEUE_DRAINED_MS = 15;
 /** The longest wait between tries up, ms. */
 export const LAYER_UP_HOLD_MAX_MS = 16_000;
 /**

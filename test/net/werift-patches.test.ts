@@ -474,6 +474,41 @@ describe("werift patches", () => {
     expect(rtxSeen).toEqual(rtxSeen.map((_, i) => 20 - i));
   });
 
+  it("sender-report-now: a sender report sent on demand (for a probe's round trip) arrives at once, of now", async () => {
+    const sender = sendingPeer();
+    const receiver = peer();
+    await connect(sender, receiver);
+    const video = sender.getTransceivers().find((t) => t.kind === "video");
+    if (!video?.sender.track) throw new Error("no video sender");
+    const reports: Array<{ at: number; ntp: number }> = [];
+    for (const t of receiver.getTransceivers()) {
+      t.receiver.onRtcp.subscribe((packet) => {
+        if (packet.type === RtcpSrPacket.type)
+          reports.push({
+            at: Date.now(),
+            ntp: ntpTimeToEpochMs((packet as RtcpSrPacket).senderInfo.ntpTimestamp),
+          });
+      });
+    }
+    // Nothing sent yet: no report (it would say nothing of the stream).
+    await video.sender.sendSenderReport();
+    video.sender.track.writeRtp(rtp(96, 1, 3000));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const asked = Date.now();
+    const before = reports.length;
+    for (let i = 0; i < 3; i++) {
+      await video.sender.sendSenderReport();
+      await new Promise((resolve) => setTimeout(resolve, 30));
+    }
+    await eventually(() => reports.length - before >= 3, "three sender reports");
+    // werift's own come every 0.5–1.5 s: three within a fraction of a second are the ones asked for,
+    // each of the instant it was sent.
+    const mine = reports.slice(before);
+    expect((mine.at(-1)?.at ?? 0) - asked).toBeLessThan(400);
+    for (const report of mine) expect(Math.abs(report.ntp - report.at)).toBeLessThan(50);
+    expect(reports.filter((report) => report.at < asked - 50)).toHaveLength(0);
+  });
+
   it("sender-report-ntp-time: NTP fraction is fraction × 2^32 and the SR's RTP time matches its NTP time", async () => {
     for (let i = 0; i < 3; i++) {
       const ntp = ntpTime();

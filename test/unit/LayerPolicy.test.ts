@@ -7,6 +7,7 @@ import {
   LAYER_PROBE_HOLD_MAX_MS,
   LAYER_PROBE_HOLD_MS,
   LAYER_PROBE_MS,
+  LAYER_PROBE_NEXT_MS,
   LAYER_PROBE_SETTLE_MS,
   LAYER_UP_HOLD_MAX_MS,
   LAYER_UP_HOLD_MS,
@@ -271,6 +272,51 @@ describe("LayerPolicy", () => {
         Math.min(2 * LAYER_PROBE_HOLD_MS, LAYER_PROBE_HOLD_MAX_MS),
       );
       expect(next.at - failedAt).toBeGreaterThan(LAYER_PROBE_HOLD_MS);
+    });
+
+    it("after a probe that held and the move, the next layer up is probed soon", () => {
+      const policy = probing(2);
+      const link = (now: number) => policy.onEstimate(500_000, now, 340_000) ?? policy.onRoundTrip(26, now);
+      const first = firstDecision(0, 10_000, link);
+      expect(first.decision?.reason).toBe("probing for 300 kbit/s");
+      const moved = firstDecision(first.at + 250, 10_000, link);
+      expect(moved.decision).toEqual({ layer: 1, reason: "probe for 250 kbit/s held" });
+      const next = firstDecision(moved.at + 250, 10_000, link);
+      expect(next.decision?.reason).toBe("probing for 1200 kbit/s");
+      expect(next.at - moved.at).toBeLessThanOrEqual(LAYER_PROBE_NEXT_MS + 250);
+    });
+
+    // Regression (bench/network S7): the 300 kbit/s link went back to 2 Mbit/s a second after a failed
+    // probe. The round trip fell from 45–70 ms (the floor layer's standing queue) to 23 ms at once,
+    // and the next probe still waited the 4 s its failed probes had earned: up took 10–11 s.
+    it("a queue that drains (the round trip falls well under the least of the last seconds) brings the next probe forward", () => {
+      const policy = probing(2);
+      // A full link: the round trip stands at 45–70 ms, and each probe fails.
+      const full = (now: number) => policy.onEstimate(140_000, now, 220_000) ?? policy.onRoundTrip(45, now);
+      let now = 0;
+      for (let failures = 0; failures < 2; ) {
+        const probe = firstDecision(now, now + 10_000, full);
+        expect(probe.decision?.reason).toBe("probing for 300 kbit/s");
+        expect(policy.onRoundTrip(150, probe.at + 200)).toMatchObject({ reason: "probe failed" });
+        now = probe.at + 250;
+        failures++;
+      }
+      for (const end = now + 1000; now < end; now += 250) expect(full(now)).toBeUndefined();
+      // The link widens: the queue is gone.
+      const drainedAt = now;
+      const probe = firstDecision(
+        drainedAt,
+        drainedAt + 10_000,
+        (t) => policy.onRoundTrip(23, t) ?? policy.onEstimate(140_000, t, 220_000),
+      );
+      expect(probe.decision?.reason).toBe("probing for 300 kbit/s");
+      expect(probe.at - drainedAt).toBeLessThanOrEqual(LAYER_PROBE_NEXT_MS);
+      // A round trip back at its usual level after a probe's queue is not a drain: the wait stays.
+      const steady = probing(1);
+      const first = untilProbe(steady);
+      expect(steady.onRoundTrip(182, first.at + 250)).toMatchObject({ reason: "probe failed" });
+      const again = firstDecision(first.at + 500, first.at + 20_000, (t) => steady.onRoundTrip(26, t));
+      expect(again.at - (first.at + 250)).toBeGreaterThanOrEqual(LAYER_PROBE_HOLD_MS);
     });
 
     // Regression (bench/network S7): six seconds after a probe held and the viewer was moved to the

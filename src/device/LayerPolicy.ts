@@ -435,6 +435,10 @@ export class LayerPolicy {
     // A move's keyframe is a burst the receiver may read as congestion: its estimate right after one
     // says nothing about the link.
     if (now - this.#lastSwitchAt < LAYER_MOVE_SETTLE_MS) return false;
+    // Nor does it while a failed probe's queue drains: GCC goes on cutting it as long as the delay
+    // grows (bench/network S4: "estimate fell to 48 kbit/s for video" 0.6 s after a probe for
+    // 1.2 Mbit/s failed, and the viewer went to the floor for 5 s from the layer the link carried).
+    if (now - this.#probeFailedAt < LAYER_PROBE_FAILED_QUIET_MS) return false;
     const peak = this.#estimatePeak ?? estimate;
     if (estimate < peak * LAYER_ESTIMATE_FALL) return true;
     const trying = this.#lastSwitchUp && now - this.#lastSwitchAt < LAYER_PROBE_FAILED_WITHIN_MS;

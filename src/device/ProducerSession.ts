@@ -20,7 +20,7 @@ import type { OutgoingStream } from "../media/OutgoingStream.ts";
 import type { StreamLayer } from "../media/StreamLayer.ts";
 import type { SdpPayload } from "../protocol/index.ts";
 import { BandwidthProbe } from "./BandwidthProbe.ts";
-import { LAYER_PROBE_MS } from "./constants.ts";
+import { LAYER_PROBE_MS, VIDEO_SENDER_REPORT_MS } from "./constants.ts";
 import { type FecFormat, FecSender, type SentExtension, sentExtensions } from "./FecSender.ts";
 import { KeyframeRequests } from "./KeyframeRequests.ts";
 import { type LayerDecision, LayerPolicy } from "./LayerPolicy.ts";
@@ -243,6 +243,10 @@ export class ProducerSession extends PeerSession {
     this.#policy = policy;
     const probe = new BandwidthProbe(sender);
     this.onClose(() => probe.close());
+    // The round trip the policy reads is that of the newest sender report (RFC 3550 §6.4.1): werift's
+    // own, every 0.5–1.5 s, left a queue that had drained on the record for a second or more.
+    const reports = setInterval(() => void sender.sendSenderReport(), VIDEO_SENDER_REPORT_MS);
+    this.onClose(() => clearInterval(reports));
     const keyframes = new KeyframeRequests(() => layerSwitch.requestKeyframe("viewer asked"));
     this.onClose(() => keyframes.close());
     const act = (decision: LayerDecision | undefined) => {

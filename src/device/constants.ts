@@ -133,6 +133,14 @@ export const LAYER_PROBE_LOST_PACKETS = 2;
 export const LAYER_PROBE_RTT_RISE_MS = 40;
 /** …or this share of the path's own round trip, whichever is more (a long path's round trip varies more). */
 export const LAYER_PROBE_RTT_RISE_SHARE = 0.3;
+/**
+ * A sender report for each viewer's video this often, ms, beside werift's own (every 0.5–1.5 s), so
+ * that the round trip of the receiver reports (RFC 3550 §6.4.1) is that of the link's queue now. Seen
+ * on S7 (bench/network): a failed probe's 195 ms stayed the newest round trip for 1.3 s after its queue
+ * had drained, and delayed the next probe as long. About 3 kbit/s: well within RTCP's 5 % of the
+ * session's bandwidth (RFC 3550 §6.2) on the floor layer.
+ */
+export const VIDEO_SENDER_REPORT_MS = 250;
 /** The path's own round trip is the least of those measured over this long, ms. */
 export const LAYER_RTT_BASE_WINDOW_MS = 10_000;
 /**

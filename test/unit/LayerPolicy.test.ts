@@ -205,6 +205,28 @@ describe("LayerPolicy", () => {
       expect(lossy.decision).toMatchObject({ layer: 2, reason: expect.stringMatching(/^loss \d+ %$/) });
     });
 
+    // Regression (bench/network S4): 0.6 s after a probe for 1.2 Mbit/s failed on the 600 kbit/s link,
+    // the receiver's estimate fell to 48 kbit/s for video (GCC cuts it while the padding's queue
+    // drains), and the viewer was moved from the layer the link carried to the floor for 5 s.
+    it("an estimate that falls while a failed probe's queue drains does not move the viewer down; one that stays low does", () => {
+      const policy = probing(1);
+      const probe = untilProbe(policy);
+      expect(probe.decision?.reason).toBe("probing for 1200 kbit/s");
+      const failedAt = probe.at + 400;
+      expect(policy.onRoundTrip(182, failedAt)).toMatchObject({ reason: "probe failed" });
+      // The queue drains: the estimate falls to 140 kbit/s, then climbs back.
+      for (let now = failedAt + 200; now < failedAt + 3000; now += 200) {
+        const estimate = now < failedAt + 1000 ? 140_000 : 140_000 + (now - failedAt - 1000) * 100;
+        const decision = policy.onEstimate(estimate, now, 340_000) ?? policy.onRoundTrip(26, now);
+        expect(decision, `at ${now - failedAt} ms after the probe failed`).toBeUndefined();
+      }
+      // A link that then narrows for good: the estimate falls once more, and the viewer is moved.
+      const narrowed = firstDecision(failedAt + 3000, failedAt + 8000, (now) =>
+        policy.onEstimate(now < failedAt + 4000 ? 400_000 : 200_000, now, 340_000),
+      );
+      expect(narrowed.decision).toMatchObject({ layer: 2, reason: expect.stringMatching(/^estimate fell/) });
+    });
+
     // Regression (bench/network S4): a probe for 1.2 Mbit/s "held" on the 600 kbit/s link and the viewer
     // froze on the top layer. Its padding had overflowed the queue, but the small layer sends ~28 packets
     // a second: the loss window (100 packets) spanned seconds, and the few lost read as a few per cent.

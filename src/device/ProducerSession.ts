@@ -303,7 +303,7 @@ export class ProducerSession extends PeerSession {
         // The report's own round trip (the media path); ICE's consent checks' when it has none yet.
         const iceRtt = this.pc.iceTransports[0]?.connection.nominated?.rtt;
         const reportRtt = roundTripFromReport(report.lsr, report.dlsr, ntpTime());
-        budget.rttMs = reportRtt ?? (iceRtt === undefined ? undefined : iceRtt * 1000);
+        budget.setRoundTrip(reportRtt ?? (iceRtt === undefined ? undefined : iceRtt * 1000), now);
         this.log.trace(
           {
             lost: report.packetsLost,

@@ -218,6 +218,8 @@ export const NACK_DEFAULT_RTT_MS = 50;
 export const NACK_MIN_AGE_WINDOW_MS = 250;
 /** …and never one older than this, ms: a picture that late is frozen anyway; a keyframe is the cure. */
 export const NACK_MAX_AGE_MS = 1000;
+/** The round trip that age is counted in is the least of those measured over this long, ms (the path's own). */
+export const NACK_PATH_RTT_WINDOW_MS = 10_000;
 /** Share of the viewer's estimated bandwidth that repairs may take (libwebrtc caps them similarly). */
 export const NACK_BUDGET_SHARE = 0.25;
 /** The repair budget when there is no estimate (or a tiny one), bit/s. */

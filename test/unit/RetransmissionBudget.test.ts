@@ -6,7 +6,7 @@ import { RetransmissionBudget } from "../../src/device/RetransmissionBudget.ts";
 describe("RetransmissionBudget", () => {
   it("re-sends a packet once per round trip", () => {
     const budget = new RetransmissionBudget();
-    budget.rttMs = 100;
+    budget.setRoundTrip(100, 0);
     budget.sent(10, 0);
     expect(budget.allow(10, 1200, 50)).toBe(true);
     expect(budget.allow(10, 1200, 110)).toBe(false); // a duplicate NACK within the round trip
@@ -19,7 +19,7 @@ describe("RetransmissionBudget", () => {
   // refused as a duplicate and the frame waited a round trip more.
   it("a request again a little under one measured round trip later is answered", () => {
     const budget = new RetransmissionBudget();
-    budget.rttMs = 105;
+    budget.setRoundTrip(105, 0);
     budget.sent(10, 0);
     expect(budget.allow(10, 1200, 20)).toBe(true);
     expect(budget.allow(10, 1200, 115)).toBe(true);
@@ -27,12 +27,27 @@ describe("RetransmissionBudget", () => {
 
   it("does not re-send what is too old to use, nor what was never sent (and says so, for a keyframe)", () => {
     const budget = new RetransmissionBudget();
-    budget.rttMs = 20;
+    budget.setRoundTrip(20, 0);
     budget.sent(10, 0);
     expect(budget.allow(10, 1200, NACK_MAX_AGE_MS + 1)).toBe(false);
     expect(budget.allow(11, 1200, 10)).toBe(false);
     expect(budget.takeRefusedAsOld()).toBe(2);
     expect(budget.takeRefusedAsOld()).toBe(0);
+  });
+
+  // Regression (bench/network S7, 2 Mbit/s → 300 kbit/s): the round trip rose from 23 to 220 ms with
+  // the queue, so packets up to 880 ms old were re-sent into it; the viewer reached the floor 0.6 s later.
+  it("a packet's age is counted in the path's own round trip, not one a queue made longer", () => {
+    const budget = new RetransmissionBudget();
+    budget.setRoundTrip(23, 0);
+    budget.setRoundTrip(220, 5000);
+    budget.sent(10, 5000);
+    expect(budget.allow(10, 1200, 5000 + 400)).toBe(false);
+    expect(budget.takeRefusedAsOld()).toBe(1);
+    // Once the short round trip is long gone, the longer one is the path's.
+    budget.setRoundTrip(220, 16_000);
+    budget.sent(11, 16_000);
+    expect(budget.allow(11, 1200, 16_000 + 400)).toBe(true);
   });
 
   it("re-sends within a share of the estimate: a burst of NACKs on a slow link is cut off", () => {

@@ -20,7 +20,7 @@ import type { OutgoingStream } from "../media/OutgoingStream.ts";
 import type { StreamLayer } from "../media/StreamLayer.ts";
 import type { SdpPayload } from "../protocol/index.ts";
 import { BandwidthProbe } from "./BandwidthProbe.ts";
-import { LAYER_PROBE_MS, VIDEO_SENDER_REPORT_MS } from "./constants.ts";
+import { LAYER_PROBE_FAILED_QUIET_MS, LAYER_PROBE_MS, VIDEO_SENDER_REPORT_MS } from "./constants.ts";
 import { type FecFormat, FecSender, type SentExtension, sentExtensions } from "./FecSender.ts";
 import { KeyframeRequests } from "./KeyframeRequests.ts";
 import { type LayerDecision, LayerPolicy } from "./LayerPolicy.ts";
@@ -252,8 +252,12 @@ export class ProducerSession extends PeerSession {
     const act = (decision: LayerDecision | undefined) => {
       if (!decision) return;
       if (decision.probeBps !== undefined) {
+        const now = performance.now();
         if (decision.probeBps > 0) probe.start(decision.probeBps, LAYER_PROBE_MS);
         else probe.stop();
+        // The queue the padding builds is the device's own, and drains on the same layer.
+        budget.ownQueueUntil =
+          now + (decision.probeBps > 0 ? LAYER_PROBE_MS : 0) + LAYER_PROBE_FAILED_QUIET_MS;
         this.log.debug(
           { peerId: this.peerId, probeBps: Math.round(decision.probeBps), reason: decision.reason },
           "bandwidth probe",

@@ -59,6 +59,13 @@ export class RetransmissionBudget {
     return this.#rttMs;
   }
 
+  /**
+   * Until when (the clock of {@link allow}) a queue is the device's own: a bandwidth probe's padding,
+   * which drains on the same layer. A packet is then old by the latest round trip: a keyframe into the
+   * same queue cures nothing a re-send would not.
+   */
+  ownQueueUntil = Number.NEGATIVE_INFINITY;
+
   /** A round trip to the viewer measured at `now`, ms (RTCP or ICE). */
   setRoundTrip(value: number | undefined, now: number): void {
     if (value === undefined || !Number.isFinite(value) || value <= 0) return;
@@ -72,7 +79,10 @@ export class RetransmissionBudget {
    * builds makes the round trip longer, not an old packet more useful: the viewer's layer is about to
    * change, and what it lost in the queue is better answered by that layer's keyframe (bench/network
    * S7: with the latest round trip, 220 ms on the 300 kbit/s step, packets up to 880 ms old were re-sent
-   * into the full queue, and the viewer reached the floor 0.6 s later than when they were refused).
+   * into the full queue, and the viewer reached the floor 0.6 s later than when they were refused). Not
+   * for a queue of the device's own ({@link ownQueueUntil}): after a failed probe filled the 300 kbit/s
+   * link's queue, the packets it cost were refused, the viewer asked for three keyframes, and the loss
+   * they caused kept it from the next probe for 11 s.
    */
   get #pathRttMs(): number {
     let least = this.#rttMs;
@@ -95,7 +105,8 @@ export class RetransmissionBudget {
   /** Whether to re-send packet `seq` of `size` bytes now. */
   allow(seq: number, size: number, now: number): boolean {
     const slot = seq % HISTORY;
-    const maxAge = Math.min(NACK_MAX_AGE_MS, Math.max(NACK_MIN_AGE_WINDOW_MS, 4 * this.#pathRttMs));
+    const rtt = now < this.ownQueueUntil ? this.#rttMs : this.#pathRttMs;
+    const maxAge = Math.min(NACK_MAX_AGE_MS, Math.max(NACK_MIN_AGE_WINDOW_MS, 4 * rtt));
     if (this.#sentSeq[slot] !== seq || now - (this.#sentAt[slot] as number) > maxAge) {
       this.counts.tooOld++;
       this.#refusedAsOld++;

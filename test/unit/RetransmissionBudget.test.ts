@@ -44,6 +44,12 @@ describe("RetransmissionBudget", () => {
     budget.sent(10, 5000);
     expect(budget.allow(10, 1200, 5000 + 400)).toBe(false);
     expect(budget.takeRefusedAsOld()).toBe(1);
+    // A queue of the device's own (a probe's padding) drains on the same layer: the latest round trip counts.
+    budget.ownQueueUntil = 6000;
+    budget.sent(12, 5000);
+    expect(budget.allow(12, 1200, 5000 + 400)).toBe(true);
+    budget.sent(13, 5700);
+    expect(budget.allow(13, 1200, 5700 + 400)).toBe(false);
     // Once the short round trip is long gone, the longer one is the path's.
     budget.setRoundTrip(220, 16_000);
     budget.sent(11, 16_000);

@@ -83,7 +83,6 @@ const state = {
   lastSnapshot: undefined as Snapshot | undefined,
   /** What the device said last about itself (`GET /api/status`). */
   deviceStatus: undefined as DeviceStatus | undefined,
-  /** The device's video was refused in the negotiation: this browser decodes none of its codecs. */
 };
 
 function setStatus(text: string, kind: "ok" | "bad" | "" = ""): void {

@@ -42,12 +42,12 @@ import {
   LAYER_PROBE_SETTLE_MS,
   LAYER_QUEUE_DRAINED_MS,
   LAYER_QUEUE_DRAINED_SHARE,
-  LAYER_RTT_BASE_WINDOW_MS,
   LAYER_UP_HEADROOM,
   LAYER_UP_HOLD_MAX_MS,
   LAYER_UP_HOLD_MS,
   LAYER_UP_LOSS,
 } from "./constants.ts";
+import { RoundTrips } from "./RoundTrips.ts";
 
 export interface LayerDecision {
   layer: number;
@@ -100,8 +100,7 @@ export class LayerPolicy {
   #probeFailedAt = Number.NEGATIVE_INFINITY;
   /** Recent NACKs: [time, packets asked for]. */
   readonly #nacks: Array<[number, number]> = [];
-  /** Recent round trips: [time, ms]. */
-  readonly #roundTrips: Array<[number, number]> = [];
+  readonly #roundTrips = new RoundTrips();
 
   constructor(bitrates: readonly number[], start: number, now: number, options: { canProbe?: boolean } = {}) {
     this.#bitrates = bitrates;
@@ -202,19 +201,17 @@ export class LayerPolicy {
       this.#probeHoldMs = Math.min(this.#probeHoldMs, LAYER_PROBE_NEXT_MS);
       this.#upHoldMs = LAYER_UP_HOLD_MS;
     }
-    this.#roundTrips.push([now, ms]);
-    while ((this.#roundTrips[0]?.[0] ?? now) < now - LAYER_RTT_BASE_WINDOW_MS) this.#roundTrips.shift();
+    this.#roundTrips.add(ms, now);
     return this.#decide(now);
   }
 
   /**
-   * Whether a round trip of `ms` is well under the least of the last {@link LAYER_RTT_BASE_WINDOW_MS}:
-   * a queue that every report showed for that long has drained.
+   * Whether a round trip of `ms` is well under the path's own of the last seconds
+   * ({@link RoundTrips}): a queue that every report showed for that long has drained.
    */
   #drained(ms: number): boolean {
-    if (this.#roundTrips.length === 0) return false;
-    let base = Number.POSITIVE_INFINITY;
-    for (const [, rtt] of this.#roundTrips) base = Math.min(base, rtt);
+    const base = this.#roundTrips.least;
+    if (base === undefined) return false;
     return ms < base * LAYER_QUEUE_DRAINED_SHARE && base - ms >= LAYER_QUEUE_DRAINED_MS;
   }
 
@@ -223,10 +220,9 @@ export class LayerPolicy {
    * the last seconds.
    */
   #queueing(since = Number.NEGATIVE_INFINITY): boolean {
-    const [at, latest] = this.#roundTrips.at(-1) ?? [];
+    const [at, latest] = this.#roundTrips.latest ?? [];
     if (latest === undefined || (at as number) < since) return false;
-    let base = latest;
-    for (const [, ms] of this.#roundTrips) base = Math.min(base, ms);
+    const base = this.#roundTrips.least ?? latest;
     return latest > base + Math.max(LAYER_PROBE_RTT_RISE_MS, base * LAYER_PROBE_RTT_RISE_SHARE);
   }
 

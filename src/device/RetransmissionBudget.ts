@@ -16,8 +16,8 @@ import {
   NACK_MAX_AGE_MS,
   NACK_MIN_AGE_WINDOW_MS,
   NACK_MIN_BUDGET_BPS,
-  NACK_PATH_RTT_WINDOW_MS,
 } from "./constants.ts";
+import { RoundTrips } from "./RoundTrips.ts";
 
 /** Sent packets remembered, by sequence number modulo this: more than werift keeps (128). */
 const HISTORY = 1024;
@@ -39,9 +39,7 @@ export class RetransmissionBudget {
   #tokens = 0;
   // The budget starts full.
   #tokensAt = Number.NEGATIVE_INFINITY;
-  #rttMs = NACK_DEFAULT_RTT_MS;
-  /** Recent round trips: [time, ms]; the least of them is the path's own, without a queue. */
-  readonly #roundTrips: Array<[number, number]> = [];
+  readonly #roundTrips = new RoundTrips();
   #estimateBps: number | undefined;
   readonly counts: RetransmissionCounts = { allowed: 0, duplicate: 0, tooOld: 0, overBudget: 0 };
   #refusedAsOld = 0;
@@ -54,9 +52,9 @@ export class RetransmissionBudget {
     this.#resentAt[slot] = Number.NEGATIVE_INFINITY;
   }
 
-  /** The round-trip time to the viewer, ms (RTCP or ICE). */
+  /** The latest round-trip time to the viewer, ms (RTCP or ICE; {@link NACK_DEFAULT_RTT_MS} until one came). */
   get rttMs(): number {
-    return this.#rttMs;
+    return this.#roundTrips.latest?.[1] ?? NACK_DEFAULT_RTT_MS;
   }
 
   /**
@@ -69,13 +67,11 @@ export class RetransmissionBudget {
   /** A round trip to the viewer measured at `now`, ms (RTCP or ICE). */
   setRoundTrip(value: number | undefined, now: number): void {
     if (value === undefined || !Number.isFinite(value) || value <= 0) return;
-    this.#rttMs = value;
-    this.#roundTrips.push([now, value]);
-    while ((this.#roundTrips[0]?.[0] ?? now) < now - NACK_PATH_RTT_WINDOW_MS) this.#roundTrips.shift();
+    this.#roundTrips.add(value, now);
   }
 
   /**
-   * The path's own round trip: the least of the last {@link NACK_PATH_RTT_WINDOW_MS}. A queue that
+   * The path's own round trip: the least of the last seconds ({@link RoundTrips}). A queue that
    * builds makes the round trip longer, not an old packet more useful: the viewer's layer is about to
    * change, and what it lost in the queue is better answered by that layer's keyframe (bench/network
    * S7: with the latest round trip, 220 ms on the 300 kbit/s step, packets up to 880 ms old were re-sent
@@ -85,9 +81,7 @@ export class RetransmissionBudget {
    * they caused kept it from the next probe for 11 s.
    */
   get #pathRttMs(): number {
-    let least = this.#rttMs;
-    for (const [, ms] of this.#roundTrips) least = Math.min(least, ms);
-    return least;
+    return this.#roundTrips.least ?? NACK_DEFAULT_RTT_MS;
   }
 
   /** The viewer's estimated bandwidth, bit/s. */
@@ -105,14 +99,14 @@ export class RetransmissionBudget {
   /** Whether to re-send packet `seq` of `size` bytes now. */
   allow(seq: number, size: number, now: number): boolean {
     const slot = seq % HISTORY;
-    const rtt = now < this.ownQueueUntil ? this.#rttMs : this.#pathRttMs;
+    const rtt = now < this.ownQueueUntil ? this.rttMs : this.#pathRttMs;
     const maxAge = Math.min(NACK_MAX_AGE_MS, Math.max(NACK_MIN_AGE_WINDOW_MS, 4 * rtt));
     if (this.#sentSeq[slot] !== seq || now - (this.#sentAt[slot] as number) > maxAge) {
       this.counts.tooOld++;
       this.#refusedAsOld++;
       return false;
     }
-    if (now - (this.#resentAt[slot] as number) < this.#rttMs * NACK_DUPLICATE_RTT_SHARE) {
+    if (now - (this.#resentAt[slot] as number) < this.rttMs * NACK_DUPLICATE_RTT_SHARE) {
       this.counts.duplicate++;
       return false;
     }

@@ -141,8 +141,11 @@ export const LAYER_PROBE_RTT_RISE_SHARE = 0.3;
  * session's bandwidth (RFC 3550 §6.2) on the floor layer.
  */
 export const VIDEO_SENDER_REPORT_MS = 250;
-/** The path's own round trip is the least of those measured over this long, ms. */
-export const LAYER_RTT_BASE_WINDOW_MS = 10_000;
+/**
+ * The path's own round trip is the least of those measured over this long, ms: what the probes' and
+ * the drained queue's rules, and the age of a packet worth re-sending, are measured against.
+ */
+export const PATH_RTT_WINDOW_MS = 10_000;
 /**
  * The wait before a probe (the link looked good and the last move is past), ms; doubled per failed
  * probe up to {@link LAYER_PROBE_HOLD_MAX_MS}; after one that held, the next layer up is probed after
@@ -164,7 +167,7 @@ export const LAYER_PROBE_HOLD_MAX_MS = 4000;
  */
 export const LAYER_PROBE_NEXT_MS = 1000;
 /**
- * A round trip under this share of the least of the last {@link LAYER_RTT_BASE_WINDOW_MS}, and at
+ * A round trip under this share of the least of the last {@link PATH_RTT_WINDOW_MS}, and at
  * least {@link LAYER_QUEUE_DRAINED_MS} under it: the queue that the link kept all that while has
  * drained, the link carries more than it did.
  */
@@ -218,8 +221,6 @@ export const NACK_DEFAULT_RTT_MS = 50;
 export const NACK_MIN_AGE_WINDOW_MS = 250;
 /** …and never one older than this, ms: a picture that late is frozen anyway; a keyframe is the cure. */
 export const NACK_MAX_AGE_MS = 1000;
-/** The round trip that age is counted in is the least of those measured over this long, ms (the path's own). */
-export const NACK_PATH_RTT_WINDOW_MS = 10_000;
 /** Share of the viewer's estimated bandwidth that repairs may take (libwebrtc caps them similarly). */
 export const NACK_BUDGET_SHARE = 0.25;
 /** The repair budget when there is no estimate (or a tiny one), bit/s. */

@@ -1,6 +1,12 @@
 /** A viewer's NACKs are answered once per round trip, only while useful, and within a budget. */
 import { describe, expect, it } from "vitest";
-import { NACK_BUDGET_BURST_MS, NACK_MAX_AGE_MS, NACK_MIN_BUDGET_BPS } from "../../src/device/constants.ts";
+import {
+  NACK_BUDGET_BURST_MS,
+  NACK_DEFAULT_RTT_MS,
+  NACK_MAX_AGE_MS,
+  NACK_MIN_AGE_WINDOW_MS,
+  NACK_MIN_BUDGET_BPS,
+} from "../../src/device/constants.ts";
 import { RetransmissionBudget } from "../../src/device/RetransmissionBudget.ts";
 
 describe("RetransmissionBudget", () => {
@@ -79,5 +85,20 @@ describe("RetransmissionBudget", () => {
     let resent = 0;
     for (let i = 0; i < 10_000; i++) if (budget.allow(5, 1200, 20)) resent++;
     expect(resent).toBe(1);
+  });
+
+  it("hostile round trips (a receiver report's LSR/DLSR are the peer's numbers: none, 0, negative, not numbers, huge) neither stretch nor shrink what is re-sent", () => {
+    const budget = new RetransmissionBudget();
+    for (const value of [undefined, 0, -100, Number.NaN, Number.POSITIVE_INFINITY])
+      budget.setRoundTrip(value, 0);
+    expect(budget.rttMs).toBe(NACK_DEFAULT_RTT_MS);
+    // A round trip of 10 minutes: a packet older than the cap is still refused.
+    budget.setRoundTrip(600_000, 0);
+    budget.sent(1, 0);
+    expect(budget.allow(1, 1200, NACK_MAX_AGE_MS + 1)).toBe(false);
+    // A round trip of a microsecond: a fresh packet is still re-sent, within the least window.
+    budget.setRoundTrip(0.001, 0);
+    budget.sent(2, 0);
+    expect(budget.allow(2, 1200, NACK_MIN_AGE_WINDOW_MS - 1)).toBe(true);
   });
 });

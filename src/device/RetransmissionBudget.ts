@@ -4,7 +4,8 @@
  * each viewer"). libwebrtc answers under three rules, and so does this (its `RTPSender::ReSendPacket`
  * and retransmission rate limiter):
  * - a packet is re-sent at most once per round trip (a second NACK within one is a duplicate);
- * - not when it is older than the receiver can still use (a few round trips plus its jitter buffer);
+ * - not when it is older than the receiver can still use (a few round trips, or its jitter buffer on a
+ *   short path);
  * - within a byte budget: a share of the viewer's estimated bandwidth, so that repairs never crowd
  *   out the stream itself.
  */
@@ -14,6 +15,7 @@ import {
   NACK_DEFAULT_RTT_MS,
   NACK_DUPLICATE_RTT_SHARE,
   NACK_MAX_AGE_MS,
+  NACK_MAX_AGE_RTTS,
   NACK_MIN_AGE_WINDOW_MS,
   NACK_MIN_BUDGET_BPS,
 } from "./constants.ts";
@@ -100,7 +102,7 @@ export class RetransmissionBudget {
   allow(seq: number, size: number, now: number): boolean {
     const slot = seq % HISTORY;
     const rtt = now < this.ownQueueUntil ? this.rttMs : this.#pathRttMs;
-    const maxAge = Math.min(NACK_MAX_AGE_MS, Math.max(NACK_MIN_AGE_WINDOW_MS, 4 * rtt));
+    const maxAge = Math.min(NACK_MAX_AGE_MS, Math.max(NACK_MIN_AGE_WINDOW_MS, NACK_MAX_AGE_RTTS * rtt));
     if (this.#sentSeq[slot] !== seq || now - (this.#sentAt[slot] as number) > maxAge) {
       this.counts.tooOld++;
       this.#refusedAsOld++;

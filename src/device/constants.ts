@@ -215,8 +215,16 @@ export const NACK_DUPLICATE_RTT_SHARE = 0.75;
 /** The round trip assumed until one is measured, ms: a LAN with Wi-Fi. */
 export const NACK_DEFAULT_RTT_MS = 50;
 /**
- * A packet older than four round trips is no longer re-sent, ms — but at least this long (a receiver's
- * jitter buffer holds a frame that long for a repair on a short path)…
+ * A packet older than this many of the path's round trips is no longer re-sent. Six: a receiver asks
+ * again every round trip, and on a lossy path (bench/network S3, 100 ms round trip, 5 % loss each way)
+ * a packet whose re-send or NACK was lost too is asked for a third time 300–450 ms on — refused at
+ * four round trips, each cost the viewer a keyframe (five to seven in 20 s), where the re-send repairs
+ * the frame at once.
+ */
+export const NACK_MAX_AGE_RTTS = 6;
+/**
+ * …but a packet is re-sent for at least this long, ms (a receiver's jitter buffer holds a frame that
+ * long for a repair on a short path)…
  */
 export const NACK_MIN_AGE_WINDOW_MS = 250;
 /** …and never one older than this, ms: a picture that late is frozen anyway; a keyframe is the cure. */

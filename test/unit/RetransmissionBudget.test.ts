@@ -4,6 +4,7 @@ import {
   NACK_BUDGET_BURST_MS,
   NACK_DEFAULT_RTT_MS,
   NACK_MAX_AGE_MS,
+  NACK_MAX_AGE_RTTS,
   NACK_MIN_AGE_WINDOW_MS,
   NACK_MIN_BUDGET_BPS,
 } from "../../src/device/constants.ts";
@@ -60,6 +61,19 @@ describe("RetransmissionBudget", () => {
     budget.setRoundTrip(220, 16_000);
     budget.sent(11, 16_000);
     expect(budget.allow(11, 1200, 16_000 + 400)).toBe(true);
+  });
+
+  // Regression (bench/network S3, 100 ms round trip, 5 % loss each way): a packet whose re-send or
+  // NACK was lost as well is asked for a third time 300–450 ms on; refused as older than four round
+  // trips, each cost the viewer a keyframe (five to seven in 20 s).
+  it("a packet asked for a third time on a lossy path is still re-sent (six round trips)", () => {
+    const budget = new RetransmissionBudget();
+    budget.setRoundTrip(85, 0);
+    budget.setRoundTrip(110, 1000);
+    budget.sent(10, 1000);
+    expect(budget.allow(10, 1200, 1000 + 450)).toBe(true);
+    budget.sent(11, 1000);
+    expect(budget.allow(11, 1200, 1000 + NACK_MAX_AGE_RTTS * 85 + 1)).toBe(false);
   });
 
   it("re-sends within a share of the estimate: a burst of NACKs on a slow link is cut off", () => {

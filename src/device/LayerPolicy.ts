@@ -37,8 +37,6 @@ import {
   LAYER_PROBE_LOST_PACKETS,
   LAYER_PROBE_MS,
   LAYER_PROBE_NEXT_MS,
-  LAYER_PROBE_RTT_RISE_MS,
-  LAYER_PROBE_RTT_RISE_SHARE,
   LAYER_PROBE_SETTLE_MS,
   LAYER_QUEUE_DRAINED_MS,
   LAYER_QUEUE_DRAINED_SHARE,
@@ -215,15 +213,9 @@ export class LayerPolicy {
     return ms < base * LAYER_QUEUE_DRAINED_SHARE && base - ms >= LAYER_QUEUE_DRAINED_MS;
   }
 
-  /**
-   * Whether the latest round trip (if measured since `since`) shows a queue: well above the least of
-   * the last seconds.
-   */
+  /** Whether the latest round trip (if measured since `since`) shows a queue ({@link RoundTrips.queueing}). */
   #queueing(since = Number.NEGATIVE_INFINITY): boolean {
-    const [at, latest] = this.#roundTrips.latest ?? [];
-    if (latest === undefined || (at as number) < since) return false;
-    const base = this.#roundTrips.least ?? latest;
-    return latest > base + Math.max(LAYER_PROBE_RTT_RISE_MS, base * LAYER_PROBE_RTT_RISE_SHARE);
+    return this.#roundTrips.queueing(since);
   }
 
   /**

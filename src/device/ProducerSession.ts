@@ -20,7 +20,12 @@ import type { OutgoingStream } from "../media/OutgoingStream.ts";
 import type { StreamLayer } from "../media/StreamLayer.ts";
 import type { SdpPayload } from "../protocol/index.ts";
 import { BandwidthProbe } from "./BandwidthProbe.ts";
-import { LAYER_PROBE_FAILED_QUIET_MS, LAYER_PROBE_MS, VIDEO_SENDER_REPORT_MS } from "./constants.ts";
+import {
+  LAYER_PROBE_FAILED_QUIET_MS,
+  LAYER_PROBE_MS,
+  NACK_SECOND_COPY_DELAY_MS,
+  VIDEO_SENDER_REPORT_MS,
+} from "./constants.ts";
 import { type FecFormat, FecSender, type SentExtension, sentExtensions } from "./FecSender.ts";
 import { KeyframeRequests } from "./KeyframeRequests.ts";
 import { type LayerDecision, LayerPolicy } from "./LayerPolicy.ts";
@@ -273,8 +278,22 @@ export class ProducerSession extends PeerSession {
       );
     };
     // A FEC packet is never re-sent (libwebrtc does not either): a round trip late it repairs nothing.
-    sender.retransmissionFilter = (seq, size) =>
-      !fecSender?.isFec(seq) && budget.allow(seq, size, performance.now());
+    const copies = new Set<NodeJS.Timeout>();
+    this.onClose(() => {
+      for (const copy of copies) clearTimeout(copy);
+    });
+    sender.retransmissionFilter = (seq, size) => {
+      const now = performance.now();
+      if (fecSender?.isFec(seq) || !budget.allow(seq, size, now)) return false;
+      if (budget.secondCopy(size, now)) {
+        const copy = setTimeout(() => {
+          copies.delete(copy);
+          sender.resendOverRtx(seq);
+        }, NACK_SECOND_COPY_DELAY_MS);
+        copies.add(copy);
+      }
+      return true;
+    };
 
     const onKeyframeRequest = () => {
       const now = performance.now();

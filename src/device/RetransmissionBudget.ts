@@ -8,6 +8,8 @@
  *   short path);
  * - within a byte budget: a share of the viewer's estimated bandwidth, so that repairs never crowd
  *   out the stream itself.
+ * And while the path shows no queue, a re-send goes out twice (its first copy is lost as often as any
+ * packet, and the receiver asks again only a round trip later).
  */
 import {
   NACK_BUDGET_BURST_MS,
@@ -32,6 +34,8 @@ export interface RetransmissionCounts {
   tooOld: number;
   /** Refused: over the byte budget. */
   overBudget: number;
+  /** Re-sends sent a second time ({@link RetransmissionBudget.secondCopy}). */
+  copies: number;
 }
 
 export class RetransmissionBudget {
@@ -43,7 +47,7 @@ export class RetransmissionBudget {
   #tokensAt = Number.NEGATIVE_INFINITY;
   readonly #roundTrips = new RoundTrips();
   #estimateBps: number | undefined;
-  readonly counts: RetransmissionCounts = { allowed: 0, duplicate: 0, tooOld: 0, overBudget: 0 };
+  readonly counts: RetransmissionCounts = { allowed: 0, duplicate: 0, tooOld: 0, overBudget: 0, copies: 0 };
   #refusedAsOld = 0;
 
   /** A packet went to the viewer. */
@@ -112,10 +116,7 @@ export class RetransmissionBudget {
       this.counts.duplicate++;
       return false;
     }
-    const rate = Math.max(NACK_MIN_BUDGET_BPS, (this.#estimateBps ?? 0) * NACK_BUDGET_SHARE) / 8;
-    const burst = (rate * NACK_BUDGET_BURST_MS) / 1000;
-    this.#tokens = Math.min(burst, this.#tokens + ((now - this.#tokensAt) / 1000) * rate);
-    this.#tokensAt = now;
+    this.#refill(now);
     if (this.#tokens < size) {
       this.counts.overBudget++;
       return false;
@@ -123,6 +124,40 @@ export class RetransmissionBudget {
     this.#tokens -= size;
     this.#resentAt[slot] = now;
     this.counts.allowed++;
+    return true;
+  }
+
+  /** Repair bytes a second, from the viewer's estimate. */
+  get #rateBytes(): number {
+    return Math.max(NACK_MIN_BUDGET_BPS, (this.#estimateBps ?? 0) * NACK_BUDGET_SHARE) / 8;
+  }
+
+  /** The most the budget holds, bytes. */
+  get #burstBytes(): number {
+    return (this.#rateBytes * NACK_BUDGET_BURST_MS) / 1000;
+  }
+
+  /** Adds what the budget earned since it was last read, up to its size; returns what it holds. */
+  #refill(now: number): number {
+    this.#tokens = Math.min(
+      this.#burstBytes,
+      this.#tokens + ((now - this.#tokensAt) / 1000) * this.#rateBytes,
+    );
+    this.#tokensAt = now;
+    return this.#tokens;
+  }
+
+  /**
+   * Whether a re-send just {@link allow}ed goes out a second time (`NACK_SECOND_COPY_DELAY_MS`
+   * later): not while a queue shows (own or the path's: a copy would only add to it), and only while
+   * the byte budget is more than half full, which it spends.
+   */
+  secondCopy(size: number, now: number): boolean {
+    if (now < this.ownQueueUntil || this.#roundTrips.queueing()) return false;
+    // Only from the budget's upper half: on a slow link, first copies of other packets come first.
+    if (this.#refill(now) - size < this.#burstBytes / 2) return false;
+    this.#tokens -= size;
+    this.counts.copies++;
     return true;
   }
 }

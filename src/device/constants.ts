@@ -128,7 +128,7 @@ export const LAYER_PROBE_LOST_PACKETS = 2;
  * {@link LAYER_PROBE_RTT_RISE_SHARE} of it, whichever is more), during or just after a probe: a queue
  * grew, the link could not carry it. The receiver's estimate alone missed it: on the 600 kbit/s link
  * a probe for 1.2 Mbit/s took the round trip from 26 to 182 ms, and no estimate came in the second
- * after.
+ * after. Any round trip this far above the path's own is read as a queue ({@link RoundTrips.queueing}).
  */
 export const LAYER_PROBE_RTT_RISE_MS = 40;
 /** …or this share of the path's own round trip, whichever is more (a long path's round trip varies more). */
@@ -229,6 +229,13 @@ export const NACK_MAX_AGE_RTTS = 6;
 export const NACK_MIN_AGE_WINDOW_MS = 250;
 /** …and never one older than this, ms: a picture that late is frozen anyway; a keyframe is the cure. */
 export const NACK_MAX_AGE_MS = 1000;
+/**
+ * A re-send goes out twice, this long apart, ms, while the path shows no queue: on a lossy path the
+ * first copy is lost as often as any packet, and the receiver asks again only a round trip later
+ * (bench/network S3: one repair in ten took a second round trip, 210–330 ms, and each froze the
+ * picture). Apart, so that one burst of loss does not take both.
+ */
+export const NACK_SECOND_COPY_DELAY_MS = 20;
 /** Share of the viewer's estimated bandwidth that repairs may take (libwebrtc caps them similarly). */
 export const NACK_BUDGET_SHARE = 0.25;
 /** The repair budget when there is no estimate (or a tiny one), bit/s. */

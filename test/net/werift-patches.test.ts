@@ -139,6 +139,52 @@ function sendingPeer(): RTCPeerConnection {
   return pc;
 }
 
+/**
+ * A VP8 sender and receiver with RTX on both sides, connected (the device offers RTX only when it sends:
+ * set up by hand); `rtxSeen` collects the original sequence number of each RTX packet received.
+ */
+async function rtxPair() {
+  // VP8 with RTX on both sides (the device offers RTX only when it sends: set it up by hand).
+  const codecs = () => ({
+    video: [
+      new RTCRtpCodecParameters({
+        mimeType: "video/VP8",
+        clockRate: 90000,
+        payloadType: 96,
+        rtcpFeedback: [{ type: "nack" }],
+      }),
+      new RTCRtpCodecParameters({
+        mimeType: "video/rtx",
+        clockRate: 90000,
+        payloadType: 97,
+        parameters: "apt=96",
+      }),
+    ],
+  });
+  const sender = new RTCPeerConnection({
+    iceServers: [],
+    iceAdditionalHostAddresses: ["127.0.0.1"],
+    codecs: codecs(),
+  });
+  const receiver = new RTCPeerConnection({
+    iceServers: [],
+    iceAdditionalHostAddresses: ["127.0.0.1"],
+    codecs: codecs(),
+  });
+  peers.push(sender, receiver);
+  const track = new MediaStreamTrack({ kind: "video" });
+  const video = sender.addTransceiver(track, { direction: "sendonly" });
+  const counts = received(receiver);
+  await connect(sender, receiver);
+  const rtxSeen: number[] = [];
+  const onRtp = receiver.dtlsTransports[0]?.onRtp;
+  if (!onRtp) throw new Error("the receiver has no DTLS transport");
+  onRtp.subscribe((packet) => {
+    if (packet.header.payloadType === 97) rtxSeen.push(packet.payload.readUInt16BE(0));
+  });
+  return { video, track, counts, rtxSeen };
+}
+
 describe("werift patches", () => {
   it("stun-only-if-configured: gathering with no ICE servers sends nothing to a third party", async () => {
     const destinations: string[] = [];
@@ -423,48 +469,11 @@ describe("werift patches", () => {
   });
 
   it("sender-rtx-padding: padding for a probe is re-sends of the newest packets over RTX, about the bytes asked", async () => {
-    // VP8 with RTX on both sides (the device offers RTX only when it sends: set it up by hand).
-    const codecs = () => ({
-      video: [
-        new RTCRtpCodecParameters({
-          mimeType: "video/VP8",
-          clockRate: 90000,
-          payloadType: 96,
-          rtcpFeedback: [{ type: "nack" }],
-        }),
-        new RTCRtpCodecParameters({
-          mimeType: "video/rtx",
-          clockRate: 90000,
-          payloadType: 97,
-          parameters: "apt=96",
-        }),
-      ],
-    });
-    const sender = new RTCPeerConnection({
-      iceServers: [],
-      iceAdditionalHostAddresses: ["127.0.0.1"],
-      codecs: codecs(),
-    });
-    const receiver = new RTCPeerConnection({
-      iceServers: [],
-      iceAdditionalHostAddresses: ["127.0.0.1"],
-      codecs: codecs(),
-    });
-    peers.push(sender, receiver);
-    const track = new MediaStreamTrack({ kind: "video" });
-    const video = sender.addTransceiver(track, { direction: "sendonly" });
-    const counts = received(receiver);
-    await connect(sender, receiver);
+    const { video, track, counts, rtxSeen } = await rtxPair();
     // No RTX before a first packet: nothing to re-send.
     expect(video.sender.sendRtxPadding(4000)).toBe(0);
     for (let seq = 1; seq <= 20; seq++) track.writeRtp(rtp(96, seq, seq * 3000, 0x1234));
     await eventually(() => (counts.get("video") ?? 0) >= 20, "20 packets received");
-    const rtxSeen: number[] = [];
-    const onRtp = receiver.dtlsTransports[0]?.onRtp;
-    if (!onRtp) throw new Error("the receiver has no DTLS transport");
-    onRtp.subscribe((packet) => {
-      if (packet.header.payloadType === 97) rtxSeen.push(packet.payload.readUInt16BE(0));
-    });
     const sent = video.sender.sendRtxPadding(200);
     // Packets are sent whole: at least the bytes asked.
     expect(sent).toBeGreaterThanOrEqual(200);
@@ -472,6 +481,17 @@ describe("werift patches", () => {
     // The newest first, one after another backwards.
     expect(rtxSeen[0]).toBe(20);
     expect(rtxSeen).toEqual(rtxSeen.map((_, i) => 20 - i));
+  });
+
+  it("resend-over-rtx: one kept packet re-sent on demand arrives over RTX with its own number; one not kept (or a number no packet has) sends nothing", async () => {
+    const { video, track, counts, rtxSeen } = await rtxPair();
+    expect(video.sender.resendOverRtx(1)).toBe(0);
+    for (let seq = 1; seq <= 20; seq++) track.writeRtp(rtp(96, seq, seq * 3000, 0x1234));
+    await eventually(() => (counts.get("video") ?? 0) >= 20, "20 packets received");
+    expect(video.sender.resendOverRtx(7)).toBeGreaterThan(0);
+    await eventually(() => rtxSeen.length > 0, "the re-send received");
+    expect(rtxSeen).toEqual([7]);
+    for (const seq of [21, -1, 65_536, Number.NaN, 1.5]) expect(video.sender.resendOverRtx(seq)).toBe(0);
   });
 
   it("sender-report-now: a sender report sent on demand (for a probe's round trip) arrives at once, of now", async () => {

@@ -76,6 +76,43 @@ describe("RetransmissionBudget", () => {
     expect(budget.allow(11, 1200, 1000 + NACK_MAX_AGE_RTTS * 85 + 1)).toBe(false);
   });
 
+  // Regression (bench/network S3, 100 ms round trip, 5 % loss each way): one repair in ten took a second
+  // round trip (its re-send or its NACK lost too), 210–330 ms after the loss, and each froze the picture.
+  it("a re-send goes out twice while the path shows no queue, and once while one shows", () => {
+    const budget = new RetransmissionBudget();
+    budget.setRoundTrip(100, 0);
+    budget.sent(10, 0);
+    expect(budget.allow(10, 1200, 20)).toBe(true);
+    expect(budget.secondCopy(1200, 20)).toBe(true);
+    // A queue of the path's (the round trip well over its own) or of the device's own (a probe): once.
+    budget.setRoundTrip(300, 100);
+    expect(budget.secondCopy(1200, 100)).toBe(false);
+    budget.setRoundTrip(100, 200);
+    budget.ownQueueUntil = 1000;
+    expect(budget.secondCopy(1200, 300)).toBe(false);
+    expect(budget.secondCopy(1200, 1000)).toBe(true);
+    expect(budget.counts.copies).toBe(2);
+  });
+
+  it("second copies spend the repair budget: on a slow link they stop before the re-sends do", () => {
+    const budget = new RetransmissionBudget();
+    budget.setRoundTrip(100, 0);
+    budget.estimateBps = 400_000; // → 100 kbit/s for repairs
+    for (let seq = 0; seq < 100; seq++) budget.sent(seq, 1000);
+    let allowed = 0;
+    let copies = 0;
+    for (let seq = 0; seq < 100; seq++) {
+      if (!budget.allow(seq, 1200, 1000)) continue;
+      allowed++;
+      if (budget.secondCopy(1200, 1000)) copies++;
+    }
+    // A second's budget (12,500 bytes) holds ten packets; copies only from its upper half.
+    expect(allowed + copies).toBe(Math.floor(NACK_MIN_BUDGET_BPS / 8 / 1200));
+    expect(copies).toBeGreaterThan(0);
+    expect(copies).toBeLessThanOrEqual(Math.floor(NACK_MIN_BUDGET_BPS / 8 / 2 / 1200));
+    expect(allowed).toBeGreaterThan(copies);
+  });
+
   it("re-sends within a share of the estimate: a burst of NACKs on a slow link is cut off", () => {
     const budget = new RetransmissionBudget();
     budget.estimateBps = 400_000; // → 100 kbit/s for repairs

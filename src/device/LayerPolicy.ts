@@ -213,11 +213,6 @@ export class LayerPolicy {
     return ms < base * LAYER_QUEUE_DRAINED_SHARE && base - ms >= LAYER_QUEUE_DRAINED_MS;
   }
 
-  /** Whether the latest round trip (if measured since `since`) shows a queue ({@link RoundTrips.queueing}). */
-  #queueing(since = Number.NEGATIVE_INFINITY): boolean {
-    return this.#roundTrips.queueing(since);
-  }
-
   /**
    * The share of packets lost (RFC 3550 §A.3) since the newest report that is at least
    * {@link LAYER_LOSS_WINDOW_MS} old and at least {@link LAYER_LOSS_MIN_PACKETS} behind, or undefined
@@ -270,7 +265,7 @@ export class LayerPolicy {
     if (loss < FEC_MIN_LOSS || this.#estimate === undefined) return 0;
     // Loss with a queue building (or too much to repair) is a link that got narrower, while the
     // estimate still says what it carried before (S7: 50 % more packets into a 300 kbit/s link).
-    if (loss >= LAYER_DOWN_LOSS || this.#queueing()) return 0;
+    if (loss >= LAYER_DOWN_LOSS || this.#roundTrips.queueing()) return 0;
     const media = this.#sendingNow / (1 + current);
     // No headroom on top: a receiver's estimate rises only to 1.5 times what arrives (GCC), and with a
     // layer's 20 % the share stayed at a tenth for seconds (the estimate follows what FEC adds).
@@ -325,7 +320,7 @@ export class LayerPolicy {
     const lossLimit = estimate === undefined ? LAYER_UP_LOSS : LAYER_DOWN_LOSS;
     const lossOk = (this.#windowLoss() ?? 0) < lossLimit;
     const roomy = estimate === undefined || estimate >= this.#sendingNow * LAYER_UP_HEADROOM;
-    const good = lossOk && (this.#canProbe ? !this.#queueing() : roomy);
+    const good = lossOk && (this.#canProbe ? !this.#roundTrips.queueing() : roomy);
     if (!good) {
       this.#goodSince = undefined;
       return undefined;
@@ -388,7 +383,7 @@ export class LayerPolicy {
       estimate < probe.peak * LAYER_PROBE_FALL ||
       loss >= LAYER_DOWN_LOSS ||
       this.#lostDuring(probe) ||
-      this.#queueing(probe.startedAt)
+      this.#roundTrips.queueing(probe.startedAt)
     )
       return this.#probeFailed("probe failed", now);
     if (now < probe.endsAt + LAYER_PROBE_SETTLE_MS) return undefined;
@@ -431,7 +426,7 @@ export class LayerPolicy {
     if (estimate < peak * LAYER_ESTIMATE_FALL) return true;
     const trying = this.#lastSwitchUp && now - this.#lastSwitchAt < LAYER_PROBE_FAILED_WITHIN_MS;
     const farUnder = estimate < (current + LAYER_AUDIO_RESERVE_BPS) * LAYER_ESTIMATE_FAR_UNDER;
-    return !trying && farUnder && (!this.#canProbe || this.#queueing());
+    return !trying && farUnder && (!this.#canProbe || this.#roundTrips.queueing());
   }
 
   #move(layer: number, now: number, reason: string): LayerDecision {

@@ -134,6 +134,8 @@ interface Since {
   jitterBufferMs: number | null;
   /** Packets that came back over RTX (RFC 4588: their own SSRC, so the emulator does not see them as repeats). */
   retransmittedReceived: number;
+  /** The received video's MIME type (getStats' codec), null before the first packet. */
+  codec: string | null;
   frames: FrameSample[];
   samples: Array<{ at: number; bytes: number; width: number }>;
 }
@@ -265,6 +267,7 @@ async function measure(
   scenario: string,
   spec: Scenario,
   system: string,
+  codec: string,
   pages: Page[],
   viewers: BedHost[],
   producer: string,
@@ -307,6 +310,12 @@ async function measure(
   const rows: Row[] = [];
   for (const [i, page] of pages.entries()) {
     const since = (await page.evaluate(`bench.since(${JSON.stringify(marks[i])})`)) as Since;
+    // A row names its codec: a sender that chose another (a browser's own preference) measured
+    // something else, and its numbers would be compared against the wrong ones.
+    if (since.codec?.toLowerCase() !== `video/${codec}`)
+      throw new Error(
+        `${scenario} ${system}: the viewer received ${since.codec ?? "no video"}, not ${codec}`,
+      );
     const counters = await (viewers[i] as BedHost).link?.counters();
     const g2g = since.frames.map((f) => f.g2g).filter((v): v is number => v !== null);
     let longestGapMs = 0;
@@ -382,6 +391,7 @@ async function runScenario(name: string, spec: Scenario): Promise<Row[]> {
           name,
           spec,
           `device ${codec}`,
+          codec,
           pages,
           viewers,
           `dev-${codec}`,
@@ -408,7 +418,7 @@ async function runScenario(name: string, spec: Scenario): Promise<Row[]> {
         const pages = await Promise.all(browsers.map((b, i) => openPage(b, stage.pageUrl(`viewer${i}`))));
         const before = (await sender.evaluate("bench.outbound()")) as { retransmittedPacketsSent: number };
         rows.push(
-          ...(await measure(name, spec, `Chrome→Chrome ${codec}`, pages, viewers, anchor, async () => {
+          ...(await measure(name, spec, `Chrome→Chrome ${codec}`, codec, pages, viewers, anchor, async () => {
             const after = (await sender.evaluate("bench.outbound()")) as { retransmittedPacketsSent: number };
             // Chrome re-sends over RTX (its own SSRC); shared by the viewers of S6.
             return after.retransmittedPacketsSent - before.retransmittedPacketsSent;

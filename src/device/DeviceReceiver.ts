@@ -164,6 +164,19 @@ export class DeviceReceiver extends SignallingRole<IncomingSession> {
 
   #startSession(sessionId: string, senderId: string): void {
     if (this.closed || this.hasSession(sessionId)) return;
+    // gstwebrtc-api asks for a session each time the server echoes its producer registration: a page
+    // that closes one producer session and starts the next before the first echo arrives (Talk, then
+    // Camera at once) asks twice for the same stream. One sender is one session: one recording, one
+    // speaker slot. Its own ended session was forgotten before this (endSession comes first).
+    const current = this.sessions.find((session) => session.peerId === senderId);
+    if (current) {
+      this.log.warn(
+        { sessionId, senderId, current: current.sessionId },
+        "a second session from a sender already sending: ended, the first one goes on",
+      );
+      this.client.send({ type: "endSession", sessionId });
+      return;
+    }
     const session = new IncomingSession({
       sessionId,
       peerId: senderId,

@@ -117,6 +117,28 @@ describe("record", () => {
     expect(discover(file).durationSeconds).toBeGreaterThan(1.5);
   });
 
+  it("regression: a producer registration echoed twice (Talk, then Camera at once) gave one sender two sessions and two recordings", async () => {
+    const dir = directory();
+    const { device, page } = await phoneToRecorder(dir);
+    await recordingStarted(dir);
+    // What a page that closes one producer session and starts the next before the server's echo
+    // arrives ends up doing: registering again, and gstwebrtc-api asks the device for a second session.
+    await page.evaluate(
+      `t.api._channel.send({ type: "setPeerStatus", roles: ["listener", "producer"], meta: t.api._channel.meta })`,
+    );
+    const first = onlyFile(dir, ".webm");
+    const before = statSync(first).size;
+    await mediaFor(3000);
+    // One recording, still growing: the first session goes on; the second was ended at once.
+    expect(onlyFile(dir, ".webm")).toBe(first);
+    expect(statSync(first).size).toBeGreaterThan(before);
+    expect(await page.evaluate("Object.keys(t.producer._clientSessions).length")).toBe(1);
+    expect(device.output()).toMatch(/a second session from a sender already sending/);
+    await page.evaluate("t.producer.close()");
+    await device.waitFor(/recording finished/, 10_000);
+    decodesToTheEnd(onlyFile(dir, ".webm"));
+  });
+
   it("finalizes the recording on SIGTERM", async () => {
     const dir = directory();
     const { device } = await phoneToRecorder(dir);

@@ -568,7 +568,7 @@ if (report.rows.length) {
 }
 process.stdout.write(`${lines.join("\n")}\n`);
 if (args.json) writeFileSync(args.json, JSON.stringify(report, null, 2));
-// A unit that failed is missing from the table: say so, and fail the run.
 if (retried.length) process.stderr.write(`bench:network: run twice: ${retried.join(", ")}\n`);
+// A unit that failed is missing from the table: say so, and fail the run.
 if (failed.length) process.stderr.write(`bench:network: failed: ${failed.join(", ")}\n`);
 process.exit(failed.length ? 1 : 0);

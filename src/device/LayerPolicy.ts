@@ -16,6 +16,7 @@
  * - Audio is never starved: its bitrate is kept aside before any video layer is chosen.
  */
 import {
+  FEC_BEFORE_ESTIMATE_MAX_SHARE,
   FEC_MAX_SHARE,
   FEC_MIN_LOSS,
   FEC_PER_LOSS,
@@ -255,21 +256,32 @@ export class LayerPolicy {
   }
 
   /**
-   * How many FEC packets to send per media packet, given `current` (what is sent now includes those):
-   * in proportion to the loss, from {@link FEC_MIN_LOSS}, and no more than the estimate has room for on
-   * top of the media. Random loss on a link with room is what FEC repairs without a round trip; on a
-   * full link (or without an estimate, or while the round trip shows a queue) more packets are more loss.
+   * How many FEC packets to send per media packet, given `mediaBps` (what the viewer is sent without
+   * FEC, video and audio; its layer's and the audio's when unknown): in proportion to the loss, from
+   * {@link FEC_MIN_LOSS}, and no more than the estimate has room for on top of the media. Random loss on a link with room is what FEC repairs without a round trip; on a
+   * full link (or while the round trip shows a queue) more packets are more loss. Before the first
+   * estimate, at most {@link FEC_BEFORE_ESTIMATE_MAX_SHARE}, once a round trip has been measured.
    */
-  fecShare(current: number): number {
+  fecShare(mediaBps?: number): number {
     const loss = this.#windowLoss() ?? 0;
-    if (loss < FEC_MIN_LOSS || this.#estimate === undefined) return 0;
+    if (loss < FEC_MIN_LOSS) return 0;
     // Loss with a queue building (or too much to repair) is a link that got narrower, while the
     // estimate still says what it carried before (S7: 50 % more packets into a 300 kbit/s link).
     if (loss >= LAYER_DOWN_LOSS || this.#roundTrips.queueing()) return 0;
-    const media = this.#sendingNow / (1 + current);
+    // The media is counted apart from the FEC: worked out of what is sent (a 3 s average) and the
+    // share just set, it was read too high as the share fell, and the share fell on to none in three
+    // steps (S3: 0.3 → 0.2 → 0.1 → 0 in 0.2 s after the first estimate; the picture froze twice).
+    const media = mediaBps || (this.#bitrates[this.#current] as number) + LAYER_AUDIO_RESERVE_BPS;
     // No headroom on top: a receiver's estimate rises only to 1.5 times what arrives (GCC), and with a
     // layer's 20 % the share stayed at a tenth for seconds (the estimate follows what FEC adds).
-    const share = Math.min(FEC_MAX_SHARE, loss * FEC_PER_LOSS, this.#estimate / media - 1);
+    // Without one yet, the round trip is what says the link has room: none measured, no FEC.
+    const room =
+      this.#estimate !== undefined
+        ? this.#estimate / media - 1
+        : this.#roundTrips.latest
+          ? FEC_BEFORE_ESTIMATE_MAX_SHARE
+          : 0;
+    const share = Math.min(FEC_MAX_SHARE, loss * FEC_PER_LOSS, room);
     // In steps of 5 %, so that a share is kept while the loss wobbles.
     return Math.max(0, Math.floor(share * 20) / 20);
   }

@@ -17,6 +17,7 @@ import {
 import { CODECS, isVideoCodec, type VideoCodecName } from "../media/codecs.ts";
 import { LayerSwitch } from "../media/LayerSwitch.ts";
 import type { OutgoingStream } from "../media/OutgoingStream.ts";
+import { RtpCounter } from "../media/RtpCounter.ts";
 import type { StreamLayer } from "../media/StreamLayer.ts";
 import type { SdpPayload } from "../protocol/index.ts";
 import { BandwidthProbe } from "./BandwidthProbe.ts";
@@ -218,6 +219,8 @@ export class ProducerSession extends PeerSession {
     fec: { format: FecFormat; extensions: SentExtension[] } | undefined,
   ): void {
     const counter = this.counters.video;
+    // What the viewer's video would be without FEC: the room for FEC is measured against it.
+    const media = new RtpCounter("video");
     const sender = transceiver.sender;
     const budget = new RetransmissionBudget();
     let newestSeq: number | undefined;
@@ -235,7 +238,11 @@ export class ProducerSession extends PeerSession {
       start: 0,
       clockRate: CODECS[codec].clockRate,
       logger: this.log,
-      send: fecSender ? (packet) => fecSender.write(packet) : deliver,
+      send: (packet) => {
+        media.count(packet);
+        if (fecSender) fecSender.write(packet);
+        else deliver(packet);
+      },
     });
     this.#layerSwitch = layerSwitch;
     this.onClose(() => layerSwitch.close());
@@ -339,7 +346,7 @@ export class ProducerSession extends PeerSession {
         if (reportRtt !== undefined) act(policy.onRoundTrip(reportRtt, now));
         act(policy.onReport(report.packetsLost, report.highestSequence, now));
         if (fecSender) {
-          const share = policy.fecShare(fecSender.share);
+          const share = policy.fecShare(media.counts().bitrate + this.counters.audio.counts().bitrate);
           if (share !== fecSender.share)
             this.log.debug({ peerId: this.peerId, share }, "forward error correction");
           fecSender.share = share;

@@ -267,3 +267,10 @@ export const FEC_MIN_LOSS = 0.01;
 export const FEC_PER_LOSS = 10;
 /** The most FEC packets per media packet. */
 export const FEC_MAX_SHARE = 0.5;
+/**
+ * The most FEC packets per media packet before the viewer's first bandwidth estimate, while its round
+ * trip shows no queue. A browser's receive-side estimator reports nothing for its first 5 s unless it
+ * sees congestion (libwebrtc's `AimdRateControl`, `kInitializationTime`): on a lossy link with room
+ * (bench/network S3) the first REMB came 5.1 s after the viewer connected, and FEC with it.
+ */
+export const FEC_BEFORE_ESTIMATE_MAX_SHARE = 0.3;

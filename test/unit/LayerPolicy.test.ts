@@ -397,18 +397,34 @@ describe("LayerPolicy", () => {
     }
   });
   describe("fecShare: FEC in proportion to the loss, within the room the estimate shows", () => {
-    /** A viewer on the top layer sent `sending` bit/s (FEC `current` of it), estimated at `estimate`, losing `loss`. */
-    function share(loss: number, estimate: number | undefined, sending: number, current = 0) {
+    /** A viewer on the top layer sent `media` bit/s and FEC (`current` of it), estimated at `estimate`, losing `loss`. */
+    function share(loss: number, estimate: number | undefined, media: number, current = 0) {
       const policy = onLayer(0);
       const viewer = new Receiver(policy);
-      if (estimate !== undefined) policy.onEstimate(estimate, 0, sending);
+      if (estimate !== undefined) policy.onEstimate(estimate, 0, media * (1 + current));
       for (let t = 500; t <= 3000; t += 500) viewer.report(t, loss);
-      return policy.fecShare(current);
+      return policy.fecShare(media);
     }
 
-    it("none under 1 % loss, none without an estimate", () => {
+    it("none under 1 % loss, none without an estimate or a round trip", () => {
       expect(share(0.005, 3_000_000, 1_100_000)).toBe(0);
       expect(share(0.05, undefined, 1_100_000)).toBe(0);
+    });
+
+    it("regression: before the first estimate, some FEC once a round trip shows no queue (S3: the first REMB 5.1 s in, and FEC with it)", () => {
+      const policy = onLayer(0);
+      const viewer = new Receiver(policy);
+      for (let t = 500; t <= 3000; t += 500) {
+        viewer.report(t, 0.05);
+        policy.onRoundTrip(t < 2500 ? 100 : 170, t);
+      }
+      // A queue: none.
+      expect(policy.fecShare(1_100_000)).toBe(0);
+      policy.onRoundTrip(105, 3100);
+      expect(policy.fecShare(1_100_000)).toBe(0.3);
+      // The first estimate takes over: it has room for a tenth.
+      policy.onEstimate(1_210_000, 3200, 1_100_000);
+      expect(policy.fecShare(1_100_000)).toBe(0.1);
     });
 
     it("10 FEC packets per 100 media packets for each 1 % lost, at most one per two", () => {
@@ -431,14 +447,25 @@ describe("LayerPolicy", () => {
         viewer.report(t, 0.05);
         policy.onRoundTrip(t < 2500 ? 40 : 160, t);
       }
-      expect(policy.fecShare(0)).toBe(0);
+      expect(policy.fecShare(1_100_000)).toBe(0);
       policy.onRoundTrip(45, 3100);
-      expect(policy.fecShare(0)).toBe(0.5);
+      expect(policy.fecShare(1_100_000)).toBe(0.5);
     });
 
-    it("counts what it sends now as media plus FEC: a share once on is not taken for a full link", () => {
+    it("measures the room against the media alone: a share once on is not taken for a full link", () => {
       // 1.1 Mbit/s of media with a quarter more FEC, estimated at 1.65 Mbit/s: room for half.
-      expect(share(0.05, 1_650_000, 1_375_000, 0.25)).toBe(0.5);
+      expect(share(0.05, 1_650_000, 1_100_000, 0.25)).toBe(0.5);
+    });
+
+    it("regression: a share that falls does not fall on by itself (S3: 0.3 → 0.2 → 0.1 → 0 within 0.2 s of the first estimate)", () => {
+      // What is sent still holds the old share for seconds (a 3 s average): the room is the same.
+      const policy = onLayer(0);
+      const viewer = new Receiver(policy);
+      for (let t = 500; t <= 3000; t += 500) viewer.report(t, 0.05);
+      policy.onEstimate(1_680_000, 3000, 1_800_000);
+      const first = policy.fecShare(1_380_000);
+      expect(first).toBe(0.2);
+      for (let i = 0; i < 3; i++) expect(policy.fecShare(1_380_000)).toBe(first);
     });
   });
 });

@@ -17,6 +17,7 @@
  */
 import {
   FEC_BEFORE_ESTIMATE_MAX_SHARE,
+  FEC_BEFORE_ESTIMATE_WITHIN_MS,
   FEC_MAX_SHARE,
   FEC_MIN_LOSS,
   FEC_PER_LOSS,
@@ -87,6 +88,7 @@ export class LayerPolicy {
    */
   readonly #reports: Array<[number, number, number]> = [];
   #lastSwitchAt: number;
+  readonly #startedAt: number;
   #lastSwitchUp = false;
   #upHoldMs = LAYER_UP_HOLD_MS;
   /** Since when the link has looked good enough to try the next layer up. */
@@ -106,6 +108,7 @@ export class LayerPolicy {
     this.#canProbe = options.canProbe ?? false;
     this.#current = start;
     this.#lastSwitchAt = now;
+    this.#startedAt = now;
   }
 
   get layer(): number {
@@ -260,9 +263,10 @@ export class LayerPolicy {
    * FEC, video and audio; its layer's and the audio's when unknown): in proportion to the loss, from
    * {@link FEC_MIN_LOSS}, and no more than the estimate has room for on top of the media. Random loss on a link with room is what FEC repairs without a round trip; on a
    * full link (or while the round trip shows a queue) more packets are more loss. Before the first
-   * estimate, at most {@link FEC_BEFORE_ESTIMATE_MAX_SHARE}, once a round trip has been measured.
+   * estimate, at most {@link FEC_BEFORE_ESTIMATE_MAX_SHARE}, once a round trip has been measured, for
+   * the first {@link FEC_BEFORE_ESTIMATE_WITHIN_MS}.
    */
-  fecShare(mediaBps?: number): number {
+  fecShare(mediaBps: number | undefined, now: number): number {
     const loss = this.#windowLoss() ?? 0;
     if (loss < FEC_MIN_LOSS) return 0;
     // Loss with a queue building (or too much to repair) is a link that got narrower, while the
@@ -278,7 +282,7 @@ export class LayerPolicy {
     const room =
       this.#estimate !== undefined
         ? this.#estimate / media - 1
-        : this.#roundTrips.latest
+        : this.#roundTrips.latest && now - this.#startedAt < FEC_BEFORE_ESTIMATE_WITHIN_MS
           ? FEC_BEFORE_ESTIMATE_MAX_SHARE
           : 0;
     const share = Math.min(FEC_MAX_SHARE, loss * FEC_PER_LOSS, room);

@@ -346,7 +346,7 @@ export class ProducerSession extends PeerSession {
         if (reportRtt !== undefined) act(policy.onRoundTrip(reportRtt, now));
         act(policy.onReport(report.packetsLost, report.highestSequence, now));
         if (fecSender) {
-          const share = policy.fecShare(media.counts().bitrate + this.counters.audio.counts().bitrate);
+          const share = policy.fecShare(media.counts().bitrate + this.counters.audio.counts().bitrate, now);
           if (share !== fecSender.share)
             this.log.debug({ peerId: this.peerId, share }, "forward error correction");
           fecSender.share = share;

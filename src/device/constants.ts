@@ -274,3 +274,8 @@ export const FEC_MAX_SHARE = 0.5;
  * (bench/network S3) the first REMB came 5.1 s after the viewer connected, and FEC with it.
  */
 export const FEC_BEFORE_ESTIMATE_MAX_SHARE = 0.3;
+/**
+ * …and only this long after the viewer's video began, ms: a peer that never sends an estimate
+ * (GStreamer's webrtcbin sends no REMB) is not sent FEC on the round trip's word alone for good.
+ */
+export const FEC_BEFORE_ESTIMATE_WITHIN_MS = 10_000;

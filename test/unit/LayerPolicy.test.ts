@@ -403,7 +403,7 @@ describe("LayerPolicy", () => {
       const viewer = new Receiver(policy);
       if (estimate !== undefined) policy.onEstimate(estimate, 0, media * (1 + current));
       for (let t = 500; t <= 3000; t += 500) viewer.report(t, loss);
-      return policy.fecShare(media);
+      return policy.fecShare(media, 3000);
     }
 
     it("none under 1 % loss, none without an estimate or a round trip", () => {
@@ -412,19 +412,21 @@ describe("LayerPolicy", () => {
     });
 
     it("regression: before the first estimate, some FEC once a round trip shows no queue (S3: the first REMB 5.1 s in, and FEC with it)", () => {
-      const policy = onLayer(0);
+      const policy = new LayerPolicy(LADDER, 0, 0);
       const viewer = new Receiver(policy);
       for (let t = 500; t <= 3000; t += 500) {
         viewer.report(t, 0.05);
         policy.onRoundTrip(t < 2500 ? 100 : 170, t);
       }
       // A queue: none.
-      expect(policy.fecShare(1_100_000)).toBe(0);
+      expect(policy.fecShare(1_100_000, 3200)).toBe(0);
       policy.onRoundTrip(105, 3100);
-      expect(policy.fecShare(1_100_000)).toBe(0.3);
+      expect(policy.fecShare(1_100_000, 3200)).toBe(0.3);
+      // Only in the first seconds: a peer that never sends an estimate is not sent FEC for good.
+      expect(policy.fecShare(1_100_000, 10_000)).toBe(0);
       // The first estimate takes over: it has room for a tenth.
       policy.onEstimate(1_210_000, 3200, 1_100_000);
-      expect(policy.fecShare(1_100_000)).toBe(0.1);
+      expect(policy.fecShare(1_100_000, 3200)).toBe(0.1);
     });
 
     it("10 FEC packets per 100 media packets for each 1 % lost, at most one per two", () => {
@@ -447,9 +449,9 @@ describe("LayerPolicy", () => {
         viewer.report(t, 0.05);
         policy.onRoundTrip(t < 2500 ? 40 : 160, t);
       }
-      expect(policy.fecShare(1_100_000)).toBe(0);
+      expect(policy.fecShare(1_100_000, 3200)).toBe(0);
       policy.onRoundTrip(45, 3100);
-      expect(policy.fecShare(1_100_000)).toBe(0.5);
+      expect(policy.fecShare(1_100_000, 3200)).toBe(0.5);
     });
 
     it("measures the room against the media alone: a share once on is not taken for a full link", () => {
@@ -463,9 +465,9 @@ describe("LayerPolicy", () => {
       const viewer = new Receiver(policy);
       for (let t = 500; t <= 3000; t += 500) viewer.report(t, 0.05);
       policy.onEstimate(1_680_000, 3000, 1_800_000);
-      const first = policy.fecShare(1_380_000);
+      const first = policy.fecShare(1_380_000, 3000);
       expect(first).toBe(0.2);
-      for (let i = 0; i < 3; i++) expect(policy.fecShare(1_380_000)).toBe(first);
+      for (let i = 0; i < 3; i++) expect(policy.fecShare(1_380_000, 3000)).toBe(first);
     });
   });
 });

@@ -48,6 +48,22 @@ function operations(doc: OpenApiDocument): Array<{ method: string; path: string;
   );
 }
 
+/**
+ * POST /api/tokens with a body. The server answers 413 without reading the rest of a body that is too
+ * large and closes the connection (RFC 9112 §9.6); a client still writing may then get EPIPE or
+ * ECONNRESET before it has read the answer — a race of the client, not the server (CI: "label: 200 kB:
+ * write EPIPE"), so the request is made again, up to three times.
+ */
+async function callWithBody(served: ApiServe, what: string, options: Parameters<ApiServe["call"]>[1]) {
+  for (let attempt = 1; ; attempt++) {
+    const response = await served.call("/api/tokens", options).catch((error: Error & { code?: string }) => {
+      if (attempt < 3 && (error.code === "EPIPE" || error.code === "ECONNRESET")) return undefined;
+      throw new Error(`${what}: ${error.message}`);
+    });
+    if (response) return response;
+  }
+}
+
 describe("REST API", () => {
   it("the OpenAPI document is valid and lists exactly the routes served, each with its least role", async () => {
     const served = await startApiServe();
@@ -207,11 +223,7 @@ describe("REST API", () => {
       bodies.push([`label: ${what}`, body, ok ? 201 : tooLarge ? 413 : 400]);
     }
     for (const [what, body, status] of bodies) {
-      const response = await served
-        .call("/api/tokens", { method: "POST", json: body })
-        .catch((error: Error) => {
-          throw new Error(`${what}: ${error.message}`);
-        });
+      const response = await callWithBody(served, what, { method: "POST", json: body });
       expect(response.status, `${what}: ${response.body.slice(0, 200)}`).toBe(status);
       if (status === 201) {
         // Stored as given, returned as JSON text (never interpreted).
@@ -230,18 +242,7 @@ describe("REST API", () => {
         413,
       ],
     ] as const) {
-      // The server answers 413 without reading the rest of a body that is too large and closes the
-      // connection (RFC 9112 §9.6); a client still writing may then get EPIPE/ECONNRESET before it has
-      // read the answer — a race of the client, not the server: the request is made again.
-      let response: Awaited<ReturnType<typeof served.call>> | undefined;
-      for (let attempt = 1; !response; attempt++) {
-        response = await served
-          .call("/api/tokens", { method: "POST", headers: { ...headers }, body })
-          .catch((error: Error & { code?: string }) => {
-            if (attempt < 3 && (error.code === "EPIPE" || error.code === "ECONNRESET")) return undefined;
-            throw new Error(`${what}: ${error.message}`);
-          });
-      }
+      const response = await callWithBody(served, what, { method: "POST", headers: { ...headers }, body });
       expect(response.status, `${what}: ${response.body.slice(0, 200)}`).toBe(status);
       expect(JSON.parse(response.body).error).toEqual(expect.any(String));
     }

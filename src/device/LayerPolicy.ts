@@ -261,10 +261,11 @@ export class LayerPolicy {
   /**
    * How many FEC packets to send per media packet, given `mediaBps` (what the viewer is sent without
    * FEC, video and audio; its layer's and the audio's when unknown): in proportion to the loss, from
-   * {@link FEC_MIN_LOSS}, and no more than the estimate has room for on top of the media. Random loss on a link with room is what FEC repairs without a round trip; on a
-   * full link (or while the round trip shows a queue) more packets are more loss. Before the first
-   * estimate, at most {@link FEC_BEFORE_ESTIMATE_MAX_SHARE}, once a round trip has been measured, for
-   * the first {@link FEC_BEFORE_ESTIMATE_WITHIN_MS}.
+   * {@link FEC_MIN_LOSS}, and no more than the estimate has room for on top of the media. Random loss
+   * on a link with room is what FEC repairs without a round trip; on a full link (or while the round
+   * trip shows a queue) more packets are more loss. Before the first estimate, at most
+   * {@link FEC_BEFORE_ESTIMATE_MAX_SHARE}, once a round trip has been measured, for the first
+   * {@link FEC_BEFORE_ESTIMATE_WITHIN_MS}.
    */
   fecShare(mediaBps: number | undefined, now: number): number {
     const loss = this.#windowLoss() ?? 0;

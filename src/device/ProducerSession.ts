@@ -238,11 +238,12 @@ export class ProducerSession extends PeerSession {
       start: 0,
       clockRate: CODECS[codec].clockRate,
       logger: this.log,
-      send: (packet) => {
-        media.count(packet);
-        if (fecSender) fecSender.write(packet);
-        else deliver(packet);
-      },
+      send: fecSender
+        ? (packet) => {
+            media.count(packet);
+            fecSender.write(packet);
+          }
+        : deliver,
     });
     this.#layerSwitch = layerSwitch;
     this.onClose(() => layerSwitch.close());

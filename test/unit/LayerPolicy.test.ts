@@ -406,6 +406,15 @@ describe("LayerPolicy", () => {
       return policy.fecShare(media, 3000);
     }
 
+    /** Receiver reports of 5 % loss every 500 ms up to 3 s, each followed by a round trip of `rtt(t)` ms. */
+    function lossyReports(policy: LayerPolicy, rtt: (t: number) => number) {
+      const viewer = new Receiver(policy);
+      for (let t = 500; t <= 3000; t += 500) {
+        viewer.report(t, 0.05);
+        policy.onRoundTrip(rtt(t), t);
+      }
+    }
+
     it("none under 1 % loss, none without an estimate or a round trip", () => {
       expect(share(0.005, 3_000_000, 1_100_000)).toBe(0);
       expect(share(0.05, undefined, 1_100_000)).toBe(0);
@@ -413,11 +422,7 @@ describe("LayerPolicy", () => {
 
     it("regression: before the first estimate, some FEC once a round trip shows no queue (S3: the first REMB 5.1 s in, and FEC with it)", () => {
       const policy = new LayerPolicy(LADDER, 0, 0);
-      const viewer = new Receiver(policy);
-      for (let t = 500; t <= 3000; t += 500) {
-        viewer.report(t, 0.05);
-        policy.onRoundTrip(t < 2500 ? 100 : 170, t);
-      }
+      lossyReports(policy, (t) => (t < 2500 ? 100 : 170));
       // A queue: none.
       expect(policy.fecShare(1_100_000, 3200)).toBe(0);
       policy.onRoundTrip(105, 3100);
@@ -443,12 +448,8 @@ describe("LayerPolicy", () => {
     it("regression: none while the round trip shows a queue or the loss is 10 % and more (S7: a link just narrowed, the estimate not yet down)", () => {
       expect(share(0.12, 3_000_000, 1_100_000)).toBe(0);
       const policy = onLayer(0);
-      const viewer = new Receiver(policy);
       policy.onEstimate(3_000_000, 0, 1_100_000);
-      for (let t = 500; t <= 3000; t += 500) {
-        viewer.report(t, 0.05);
-        policy.onRoundTrip(t < 2500 ? 40 : 160, t);
-      }
+      lossyReports(policy, (t) => (t < 2500 ? 40 : 160));
       expect(policy.fecShare(1_100_000, 3200)).toBe(0);
       policy.onRoundTrip(45, 3100);
       expect(policy.fecShare(1_100_000, 3200)).toBe(0.5);
